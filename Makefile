@@ -1,0 +1,40 @@
+# chatd: plain, phony targets. `make run` and `make test` are all a fresh
+# machine needs.
+GO       ?= go
+BIN      := bin/chatd
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run build test test-go test-browser bench lint vet clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/chatd
+
+run: build
+	./$(BIN) serve
+
+vet:
+	$(GO) vet ./...
+
+lint: vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+test: vet test-go test-browser
+
+test-go:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-browser:
+	@if [ ! -f static/tests/package.json ]; then echo "no browser tests"; \
+	elif [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$CI" = "true" ]; then echo "browser tests: $(CHROMIUM) missing under CI"; exit 1; fi; \
+		echo "browser tests SKIPPED: Chromium not found. Install it with: sudo apt-get install chromium"; \
+	else \
+		[ -d static/tests/node_modules ] || (cd static/tests && npm ci --no-audit --no-fund --silent); \
+		$(GO) build -o $(BIN) ./cmd/chatd && cd static/tests && CHATD_BIN=../../$(BIN) CHROMIUM=$(CHROMIUM) node --test; \
+	fi
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./chat/ ./store/ ./assign/
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,93 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes: the stable, snake_case codes of the public protocol. Every
+// HTTP error body and every WebSocket error frame carries one.
+const (
+	EInvalid         = "invalid_request"
+	EBadFrame        = "bad_frame"
+	EUnknownType     = "unknown_type"
+	EMissingClient   = "missing_client_id"
+	ETooLarge        = "message_too_large"
+	EAgeRequired     = "age_confirmation_required"
+	EUnknownUnit     = "unknown_unit"
+	EUnauthorized    = "unauthorized"
+	EForbidden       = "forbidden"
+	ENotFound        = "not_found"
+	EConflict        = "conflict"
+	EIllegalState    = "illegal_transition"
+	EChatClosed      = "chat_closed"
+	ENotAssigned     = "not_assigned"
+	EAgentFull       = "agent_full"
+	EAgentAway       = "agent_unavailable"
+	ERateLimited     = "rate_limited"
+	ETooManyLogins   = "too_many_attempts"
+	EUnavailable     = "unavailable"
+	EInternal        = "internal"
+	EBadOrigin       = "origin_not_allowed"
+	EUnprocessable   = "unprocessable"
+	EPayloadTooBig   = "payload_too_large"
+	EInvalidRating   = "invalid_rating"
+	EInvalidPresence = "invalid_status"
+)
+
+// Error is an error the client should see, with a protocol code.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf makes an *Error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, or EInternal.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// ErrorMessage returns the message meant for clients; internal errors are
+// not described to them.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// HTTPStatus maps an error code to the HTTP status used for it.
+func HTTPStatus(code string) int {
+	switch code {
+	case EInvalid, EBadFrame, EUnknownType, EMissingClient, EUnknownUnit, EInvalidRating, EInvalidPresence:
+		return 400
+	case EUnauthorized:
+		return 401
+	case EForbidden, EBadOrigin:
+		return 403
+	case ENotFound:
+		return 404
+	case EConflict, EIllegalState, EChatClosed, ENotAssigned, EAgentFull, EAgentAway:
+		return 409
+	case ETooLarge, EPayloadTooBig:
+		return 413
+	case EAgeRequired, EUnprocessable:
+		return 422
+	case ERateLimited, ETooManyLogins:
+		return 429
+	case EUnavailable:
+		return 503
+	}
+	return 500
+}

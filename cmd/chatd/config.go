@@ -1,0 +1,205 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+)
+
+// Config is the server's configuration, read from CHAT_* variables; flags
+// mirror the main ones. Its zero value is not used directly: loadConfig
+// fills the defaults.
+type Config struct {
+	Addr                string
+	DatabaseURL         string
+	RedisURL            string
+	RedisPrefix         string
+	AdminEmail          string
+	AdminPassword       string
+	AllowedOrigins      []string
+	MaxMessageBytes     int
+	RetentionDays       int
+	Units               []string
+	AgentGrace          time.Duration
+	ClassifierRules     string
+	WebhookAllowPrivate bool
+	LogFormat           string
+	LogLevel            string
+	ShutdownTimeout     time.Duration
+	SessionTTL          time.Duration
+}
+
+// env describes one variable: its name, default and how to parse it.
+type env struct {
+	name, def, help string
+	set             func(string) error
+}
+
+func (c *Config) vars() []env {
+	str := func(p *string) func(string) error { return func(v string) error { *p = v; return nil } }
+	num := func(p *int, min int) func(string) error {
+		return func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < min {
+				return fmt.Errorf("want a whole number >= %d, got %q", min, v)
+			}
+			*p = n
+			return nil
+		}
+	}
+	dur := func(p *time.Duration) func(string) error {
+		return func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("want a duration such as 30s, got %q", v)
+			}
+			*p = d
+			return nil
+		}
+	}
+	list := func(p *[]string) func(string) error {
+		return func(v string) error { *p = splitList(v); return nil }
+	}
+	return []env{
+		{"CHAT_ADDR", ":8080", "listen address", func(v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("want host:port, got %q", v)
+			}
+			c.Addr = v
+			return nil
+		}},
+		{"CHAT_DATABASE_URL", "", "postgres:// URL; empty for the embedded SQLite file data/chatd.db", str(&c.DatabaseURL)},
+		{"CHAT_REDIS_URL", "", "redis:// URL; empty for the embedded in-process Redis", str(&c.RedisURL)},
+		{"CHAT_REDIS_PREFIX", "{chatd}:", "prefix of every Redis key and channel, so installations can share a Redis", str(&c.RedisPrefix)},
+		{"CHAT_ADMIN_EMAIL", "admin@localhost", "first admin's email, used on an empty database", str(&c.AdminEmail)},
+		{"CHAT_ADMIN_PASSWORD", "", "first admin's password; empty: a random one is printed once", str(&c.AdminPassword)},
+		{"CHAT_ALLOWED_ORIGINS", "", "comma list of origins allowed to open the visitor socket and embed the widget; * for any", list(&c.AllowedOrigins)},
+		{"CHAT_MAX_MESSAGE_BYTES", "4096", "longest message text in bytes", num(&c.MaxMessageBytes, 1)},
+		{"CHAT_RETENTION_DAYS", "365", "days records are kept after their last activity", num(&c.RetentionDays, 1)},
+		{"CHAT_UNITS", strings.Join(chat.DefaultUnits, ","), "comma list of units", list(&c.Units)},
+		{"CHAT_AGENT_GRACE", "30s", "how long a disconnected agent keeps their chats", dur(&c.AgentGrace)},
+		{"CHAT_CLASSIFIER_RULES", "", "JSON file of classification rules, reloaded when it changes; empty for the built-in rules", str(&c.ClassifierRules)},
+		{"CHAT_WEBHOOK_ALLOW_PRIVATE", "0", "1 to allow webhook deliveries to loopback and private addresses", func(v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want 0 or 1, got %q", v)
+			}
+			c.WebhookAllowPrivate = b
+			return nil
+		}},
+		{"CHAT_LOG_FORMAT", "text", "text or json", func(v string) error {
+			if v != "text" && v != "json" {
+				return fmt.Errorf("want text or json, got %q", v)
+			}
+			c.LogFormat = v
+			return nil
+		}},
+		{"CHAT_LOG_LEVEL", "info", "debug, info, warn or error", func(v string) error {
+			switch v {
+			case "debug", "info", "warn", "error":
+				c.LogLevel = v
+				return nil
+			}
+			return fmt.Errorf("want debug, info, warn or error, got %q", v)
+		}},
+		{"CHAT_SHUTDOWN_TIMEOUT", "15s", "how long a stopping server waits for requests and sockets", dur(&c.ShutdownTimeout)},
+		{"CHAT_SESSION_TTL", "720h", "how long a staff login lasts", dur(&c.SessionTTL)},
+	}
+}
+
+// loadConfig reads the environment, then the flags (which win), and
+// validates every value, naming the variable at fault.
+func loadConfig(getenv func(string) string, fs *flag.FlagSet, args []string) (*Config, error) {
+	c := &Config{}
+	vars := c.vars()
+	for _, v := range vars {
+		val := getenv(v.name)
+		if val == "" {
+			val = v.def
+		}
+		if err := v.set(val); err != nil {
+			return nil, fmt.Errorf("%s: %w", v.name, err)
+		}
+	}
+	addr := fs.String("addr", c.Addr, "listen address (CHAT_ADDR)")
+	dbURL := fs.String("database-url", c.DatabaseURL, "database URL (CHAT_DATABASE_URL)")
+	redisURL := fs.String("redis-url", c.RedisURL, "Redis URL (CHAT_REDIS_URL)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	for name, val := range map[string]string{"CHAT_ADDR": *addr, "CHAT_DATABASE_URL": *dbURL, "CHAT_REDIS_URL": *redisURL} {
+		for _, v := range vars {
+			if v.name == name {
+				if err := v.set(val); err != nil {
+					return nil, fmt.Errorf("%s: %w", name, err)
+				}
+			}
+		}
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	if len(c.Units) == 0 {
+		return errors.New("CHAT_UNITS: at least one unit is needed")
+	}
+	for _, u := range c.Units {
+		if !validName(u) {
+			return fmt.Errorf("CHAT_UNITS: %q is not a unit name (lower-case letters, digits, '-' and '_')", u)
+		}
+	}
+	if c.AdminPassword != "" && len(c.AdminPassword) < 8 {
+		return errors.New("CHAT_ADMIN_PASSWORD: at least 8 characters")
+	}
+	if !strings.Contains(c.AdminEmail, "@") {
+		return fmt.Errorf("CHAT_ADMIN_EMAIL: %q is not an email address", c.AdminEmail)
+	}
+	for _, o := range c.AllowedOrigins {
+		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			return fmt.Errorf("CHAT_ALLOWED_ORIGINS: %q must be * or start with http:// or https://", o)
+		}
+	}
+	return nil
+}
+
+// usage lists the variables for --help.
+func (c *Config) usage() string {
+	var b strings.Builder
+	b.WriteString("\nEnvironment:\n")
+	for _, v := range (&Config{}).vars() {
+		def := v.def
+		if def == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(&b, "  %-28s %s (default %s)\n", v.name, v.help, def)
+	}
+	return b.String()
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
