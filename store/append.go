@@ -1,0 +1,268 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/chatd/chatd/chat"
+)
+
+// AppendRequest asks to store one message or note.
+type AppendRequest struct {
+	Principal, ClientID string
+	ChatID              string
+	Kind                string // chat.KindMessage or chat.KindNote
+	From                chat.Sender
+	Text                string
+	// Who is writing: a visitor must own the chat; staff must be its agent,
+	// or a supervisor or admin of its unit.
+	VisitorID string
+	Agent     *chat.Agent
+}
+
+// AppendResult is the outcome of one AppendRequest.
+type AppendResult struct {
+	Message   chat.Message // for a duplicate, only ChatID and Seq
+	Duplicate bool         // the client_id was applied before: same seq, nothing new stored
+	Err       error
+}
+
+var errSeqConflict = errors.New("sequence moved under the batch")
+
+// AppendBatch stores a batch of messages in one transaction (group commit):
+// one query finds client_ids seen before, one reads the chats, one
+// compare-and-set update advances every chat's sequence, and one insert each
+// writes the messages and the client_ids. Sequences stay gapless and equal
+// on every node: a concurrent writer on another node makes the
+// compare-and-set miss, and the batch is retried. Results are in request
+// order.
+func (db *DB) AppendBatch(ctx context.Context, reqs []AppendRequest) []AppendResult {
+	res := make([]AppendResult, len(reqs))
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		clear(res)
+		if err = db.appendOnce(ctx, reqs, res); err == nil {
+			return res
+		}
+		if !errors.Is(err, errSeqConflict) && !isUniqueViolation(err) && !isBusy(err) {
+			break
+		}
+	}
+	for i := range res {
+		if res[i].Err == nil {
+			res[i] = AppendResult{Err: fmt.Errorf("append: %w", err)}
+		}
+	}
+	return res
+}
+
+type reqKey struct{ principal, clientID string }
+
+type chatSeq struct {
+	ID        string `db:"id"`
+	VisitorID string `db:"visitor_id"`
+	AgentID   *string `db:"agent_id"`
+	Status    string `db:"status"`
+	Unit      string `db:"unit"`
+	LastSeq   int64  `db:"last_seq"`
+	LastNote  int64  `db:"last_note"`
+	newSeq    int64
+	newNote   int64
+}
+
+func (db *DB) appendOnce(ctx context.Context, reqs []AppendRequest, res []AppendResult) error {
+	tx, err := db.x.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	prior, err := db.priorRequests(ctx, tx, reqs)
+	if err != nil {
+		return err
+	}
+	chats, err := db.lockChats(ctx, tx, reqs)
+	if err != nil {
+		return err
+	}
+	t := now()
+	firstOf := make(map[reqKey]int, len(reqs))
+	var msgArgs, reqArgs []any
+	for i, r := range reqs {
+		k := reqKey{r.Principal, r.ClientID}
+		if p, ok := prior[k]; ok {
+			res[i] = AppendResult{Duplicate: true, Message: chat.Message{ChatID: p.ChatID, Seq: p.Seq, Kind: r.Kind}}
+			continue
+		}
+		if j, ok := firstOf[k]; ok {
+			res[i] = AppendResult{Duplicate: true, Message: res[j].Message}
+			continue
+		}
+		firstOf[k] = i
+		c := chats[r.ChatID]
+		if err := mayAppend(c, r); err != nil {
+			res[i].Err = err
+			continue
+		}
+		var seq int64
+		if r.Kind == chat.KindNote {
+			c.newNote++
+			seq = c.newNote
+		} else {
+			c.newSeq++
+			seq = c.newSeq
+		}
+		res[i].Message = chat.Message{ChatID: r.ChatID, Kind: r.Kind, Seq: seq, From: r.From, Text: r.Text, At: msTime(t)}
+		msgArgs = append(msgArgs, r.ChatID, r.Kind, seq, r.From.Kind, r.From.ID, r.From.Name, r.Text, t)
+		reqArgs = append(reqArgs, r.Principal, r.ClientID, r.ChatID, seq, t)
+	}
+	if len(msgArgs) == 0 {
+		return tx.Commit()
+	}
+	if err := db.advance(ctx, tx, chats, t); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, db.rebind("INSERT INTO messages (chat_id, kind, seq, sender_kind, sender_id, sender_name, text, created_at) VALUES "+
+		placeholders(len(msgArgs)/8, 8)), msgArgs...); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, db.rebind("INSERT INTO requests (principal, client_id, chat_id, seq, created_at) VALUES "+
+		placeholders(len(reqArgs)/5, 5)), reqArgs...); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// priorRequests finds the batch's client_ids already applied.
+func (db *DB) priorRequests(ctx context.Context, tx *sqlx.Tx, reqs []AppendRequest) (map[reqKey]Prior, error) {
+	args := make([]any, 0, 2*len(reqs))
+	for _, r := range reqs {
+		args = append(args, r.Principal, r.ClientID)
+	}
+	var rows []struct {
+		Principal string `db:"principal"`
+		ClientID  string `db:"client_id"`
+		Prior
+	}
+	if err := tx.SelectContext(ctx, &rows, db.rebind("SELECT principal, client_id, chat_id, seq FROM requests WHERE (principal, client_id) IN ("+
+		placeholders(len(reqs), 2)+")"), args...); err != nil {
+		return nil, err
+	}
+	out := make(map[reqKey]Prior, len(rows))
+	for _, r := range rows {
+		out[reqKey{r.Principal, r.ClientID}] = r.Prior
+	}
+	return out, nil
+}
+
+// lockChats reads, and locks, the chats the batch writes to.
+func (db *DB) lockChats(ctx context.Context, tx *sqlx.Tx, reqs []AppendRequest) (map[string]*chatSeq, error) {
+	var ids []any
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		if !seen[r.ChatID] {
+			seen[r.ChatID] = true
+			ids = append(ids, r.ChatID)
+		}
+	}
+	// On PostgreSQL the rows are locked, in id order so two batches never
+	// deadlock; SQLite's write lock, taken at BEGIN, already serialises writers.
+	lock := ""
+	if db.engine == Postgres {
+		lock = " FOR UPDATE"
+	}
+	var rows []*chatSeq
+	if err := tx.SelectContext(ctx, &rows, db.rebind("SELECT id, visitor_id, agent_id, status, unit, last_seq, last_note FROM chats WHERE id IN (?"+
+		strings.Repeat(", ?", len(ids)-1)+") ORDER BY id"+lock), ids...); err != nil {
+		return nil, err
+	}
+	out := make(map[string]*chatSeq, len(rows))
+	for _, c := range rows {
+		c.newSeq, c.newNote = c.LastSeq, c.LastNote
+		out[c.ID] = c
+	}
+	return out, nil
+}
+
+// advance moves every touched chat's sequences in one compare-and-set.
+func (db *DB) advance(ctx context.Context, tx *sqlx.Tx, chats map[string]*chatSeq, t int64) error {
+	var seqCase, noteCase, where strings.Builder
+	var seqArgs, noteArgs, whereArgs []any
+	n := 0
+	for _, c := range chats {
+		if c.newSeq == c.LastSeq && c.newNote == c.LastNote {
+			continue
+		}
+		seqCase.WriteString(" WHEN ? THEN ?")
+		seqArgs = append(seqArgs, c.ID, c.newSeq)
+		noteCase.WriteString(" WHEN ? THEN ?")
+		noteArgs = append(noteArgs, c.ID, c.newNote)
+		if n > 0 {
+			where.WriteString(" OR ")
+		}
+		where.WriteString("(id = ? AND last_seq = ? AND last_note = ?)")
+		whereArgs = append(whereArgs, c.ID, c.LastSeq, c.LastNote)
+		n++
+	}
+	q := "UPDATE chats SET last_seq = CASE id" + seqCase.String() + " ELSE last_seq END, last_note = CASE id" + noteCase.String() +
+		" ELSE last_note END, last_activity_at = ? WHERE " + where.String()
+	args := slices.Concat(seqArgs, noteArgs, []any{t}, whereArgs)
+	r, err := tx.ExecContext(ctx, db.rebind(q), args...)
+	if err != nil {
+		return err
+	}
+	if got, _ := r.RowsAffected(); got != int64(n) {
+		return errSeqConflict
+	}
+	return nil
+}
+
+// mayAppend says whether r's writer may add to chat c now.
+func mayAppend(c *chatSeq, r AppendRequest) error {
+	if c == nil {
+		return chat.Errorf(chat.ENotFound, "no such chat")
+	}
+	if r.Agent == nil {
+		if c.VisitorID != r.VisitorID || r.Kind != chat.KindMessage {
+			return chat.Errorf(chat.ENotFound, "no such chat")
+		}
+		if c.Status != chat.StatusQueued && c.Status != chat.StatusActive {
+			return chat.Errorf(chat.EChatClosed, "chat is %s", c.Status)
+		}
+		return nil
+	}
+	a := r.Agent
+	mine := c.AgentID != nil && *c.AgentID == a.ID
+	if !mine && (a.Role == chat.RoleAgent || !a.Serves(c.Unit)) {
+		if !a.Serves(c.Unit) {
+			return chat.Errorf(chat.ENotFound, "no such chat")
+		}
+		return chat.Errorf(chat.ENotAssigned, "chat is not assigned to you")
+	}
+	switch c.Status {
+	case chat.StatusActive:
+		return nil
+	case chat.StatusQueued:
+		if r.Kind == chat.KindNote {
+			return nil
+		}
+		return chat.Errorf(chat.ENotAssigned, "chat is waiting in the queue")
+	}
+	return chat.Errorf(chat.EChatClosed, "chat is %s", c.Status)
+}
+
+// placeholders makes "(?, ?), (?, ?)" for rows of cols values.
+func placeholders(rows, cols int) string {
+	one := "(?" + strings.Repeat(", ?", cols-1) + ")"
+	return one + strings.Repeat(", "+one, rows-1)
+}
+
+func isBusy(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked") ||
+		strings.Contains(err.Error(), "SQLSTATE 40001") || strings.Contains(err.Error(), "SQLSTATE 40P01"))
+}

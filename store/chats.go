@@ -1,0 +1,355 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/chatd/chatd/chat"
+)
+
+type chatRow struct {
+	ID          string         `db:"id"`
+	VisitorID   string         `db:"visitor_id"`
+	Unit        string         `db:"unit"`
+	Status      string         `db:"status"`
+	Priority    int            `db:"priority"`
+	AgentID     sql.NullString `db:"agent_id"`
+	LastSeq     int64          `db:"last_seq"`
+	LastNote    int64          `db:"last_note"`
+	CloseReason string         `db:"close_reason"`
+	TicketID    sql.NullString `db:"ticket_id"`
+	Rating      sql.NullInt64  `db:"rating"`
+	CreatedAt   int64          `db:"created_at"`
+	AssignedAt  sql.NullInt64  `db:"assigned_at"`
+	ClosedAt    sql.NullInt64  `db:"closed_at"`
+	LastActive  int64          `db:"last_activity_at"`
+}
+
+const chatCols = "id, visitor_id, unit, status, priority, agent_id, last_seq, last_note, close_reason, ticket_id, rating, created_at, assigned_at, closed_at, last_activity_at"
+
+func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+func nullTime(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := msTime(n.Int64)
+	return &t
+}
+
+func (r chatRow) chat() *chat.Chat {
+	return &chat.Chat{
+		ID: r.ID, VisitorID: r.VisitorID, Unit: r.Unit, Status: r.Status, Priority: r.Priority,
+		AgentID: r.AgentID.String, LastSeq: r.LastSeq, LastNote: r.LastNote, CloseReason: r.CloseReason,
+		TicketID: r.TicketID.String, Rating: int(r.Rating.Int64), CreatedAt: msTime(r.CreatedAt),
+		AssignedAt: nullTime(r.AssignedAt), ClosedAt: nullTime(r.ClosedAt), LastActive: msTime(r.LastActive),
+	}
+}
+
+type messageRow struct {
+	ChatID     string `db:"chat_id"`
+	Kind       string `db:"kind"`
+	Seq        int64  `db:"seq"`
+	SenderKind string `db:"sender_kind"`
+	SenderID   string `db:"sender_id"`
+	SenderName string `db:"sender_name"`
+	Text       string `db:"text"`
+	CreatedAt  int64  `db:"created_at"`
+}
+
+func (r messageRow) message() chat.Message {
+	return chat.Message{ChatID: r.ChatID, Kind: r.Kind, Seq: r.Seq, Text: r.Text, At: msTime(r.CreatedAt),
+		From: chat.Sender{Kind: r.SenderKind, ID: r.SenderID, Name: r.SenderName}}
+}
+
+// CreateVisitor stores a new visitor.
+func (db *DB) CreateVisitor(ctx context.Context, v *chat.Visitor) error {
+	if v.ID == "" {
+		v.ID = uuid.NewString()
+	}
+	t := now()
+	v.CreatedAt = msTime(t)
+	if _, err := db.x.ExecContext(ctx, db.rebind("INSERT INTO visitors (id, name, email, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)"),
+		v.ID, v.Name, v.Email, t, t); err != nil {
+		return fmt.Errorf("create visitor: %w", err)
+	}
+	return nil
+}
+
+// Visitor finds a visitor by id.
+func (db *DB) Visitor(ctx context.Context, id string) (*chat.Visitor, error) {
+	var r struct {
+		ID        string `db:"id"`
+		Name      string `db:"name"`
+		Email     string `db:"email"`
+		CreatedAt int64  `db:"created_at"`
+	}
+	err := db.x.GetContext(ctx, &r, db.rebind("SELECT id, name, email, created_at FROM visitors WHERE id = ?"), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, chat.Errorf(chat.ENotFound, "no such visitor")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get visitor: %w", err)
+	}
+	return &chat.Visitor{ID: r.ID, Name: r.Name, Email: r.Email, CreatedAt: msTime(r.CreatedAt)}, nil
+}
+
+// Chat finds a chat by id.
+func (db *DB) Chat(ctx context.Context, id string) (*chat.Chat, error) {
+	return getChat(ctx, db.x, db.rebind("SELECT "+chatCols+" FROM chats WHERE id = ?"), id)
+}
+
+// OpenChat returns the visitor's queued or active chat, or ENotFound.
+func (db *DB) OpenChat(ctx context.Context, visitorID string) (*chat.Chat, error) {
+	return getChat(ctx, db.x, db.rebind("SELECT "+chatCols+" FROM chats WHERE visitor_id = ? AND status IN ('queued', 'active')"), visitorID)
+}
+
+func getChat(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) (*chat.Chat, error) {
+	var r chatRow
+	err := sqlx.GetContext(ctx, q, &r, query, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, chat.Errorf(chat.ENotFound, "no such chat")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get chat: %w", err)
+	}
+	return r.chat(), nil
+}
+
+// AgentChats lists an agent's active chats, oldest first.
+func (db *DB) AgentChats(ctx context.Context, agentID string) ([]*chat.Chat, error) {
+	var rows []chatRow
+	if err := db.x.SelectContext(ctx, &rows, db.rebind("SELECT "+chatCols+" FROM chats WHERE agent_id = ? AND status = 'active' ORDER BY created_at"), agentID); err != nil {
+		return nil, fmt.Errorf("agent chats: %w", err)
+	}
+	out := make([]*chat.Chat, len(rows))
+	for i, r := range rows {
+		out[i] = r.chat()
+	}
+	return out, nil
+}
+
+// StartRequest is a visitor's request to start a chat.
+type StartRequest struct {
+	Principal, ClientID string
+	Visitor             *chat.Visitor
+	Unit                string
+	Priority            int
+	Text                string
+}
+
+// StartChat creates a queued chat with its first message (seq 1) in one
+// transaction. It returns created=false with the earlier chat when the
+// client_id was seen before or the visitor already has an open chat: the
+// database's unique index keeps one open chat per visitor across nodes.
+func (db *DB) StartChat(ctx context.Context, r StartRequest) (c *chat.Chat, created bool, err error) {
+	if prev, ok, err := db.request(ctx, r.Principal, r.ClientID); err != nil || ok {
+		if err != nil {
+			return nil, false, err
+		}
+		c, err := db.Chat(ctx, prev.ChatID)
+		return c, false, err
+	}
+	t := now()
+	id := uuid.NewString()
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if r.Visitor.Name != "" || r.Visitor.Email != "" {
+			if _, err := tx.ExecContext(ctx, db.rebind("UPDATE visitors SET name = ?, email = ?, last_seen_at = ? WHERE id = ?"),
+				r.Visitor.Name, r.Visitor.Email, t, r.Visitor.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO chats (id, visitor_id, unit, status, priority, last_seq, created_at, last_activity_at)
+			VALUES (?, ?, ?, 'queued', ?, 1, ?, ?)`), id, r.Visitor.ID, r.Unit, r.Priority, t, t); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO messages (chat_id, kind, seq, sender_kind, sender_id, sender_name, text, created_at)
+			VALUES (?, 'message', 1, 'visitor', ?, ?, ?, ?)`), id, r.Visitor.ID, r.Visitor.Name, r.Text, t); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, db.rebind("INSERT INTO requests (principal, client_id, chat_id, seq, created_at) VALUES (?, ?, ?, 1, ?)"),
+			r.Principal, r.ClientID, id, t)
+		return err
+	})
+	if isUniqueViolation(err) {
+		// Same client_id on another node, or an open chat already: answer with it.
+		if prev, ok, err := db.request(ctx, r.Principal, r.ClientID); err != nil || ok {
+			if err != nil {
+				return nil, false, err
+			}
+			c, err := db.Chat(ctx, prev.ChatID)
+			return c, false, err
+		}
+		c, err := db.OpenChat(ctx, r.Visitor.ID)
+		return c, false, err
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("start chat: %w", err)
+	}
+	c, err = db.Chat(ctx, id)
+	return c, true, err
+}
+
+// Prior is what a client_id already produced.
+type Prior struct {
+	ChatID string `db:"chat_id"`
+	Seq    int64  `db:"seq"`
+}
+
+// request looks up a client_id already applied.
+func (db *DB) request(ctx context.Context, principal, clientID string) (Prior, bool, error) {
+	var p Prior
+	err := db.x.GetContext(ctx, &p, db.rebind("SELECT chat_id, seq FROM requests WHERE principal = ? AND client_id = ?"), principal, clientID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, fmt.Errorf("request lookup: %w", err)
+	}
+	return p, true, nil
+}
+
+func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.x.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Messages returns a chat's messages (or notes) with seq > after, in order,
+// at most limit of them (0: all).
+func (db *DB) Messages(ctx context.Context, chatID, kind string, after int64, limit int) ([]chat.Message, error) {
+	q := "SELECT chat_id, kind, seq, sender_kind, sender_id, sender_name, text, created_at FROM messages WHERE chat_id = ? AND kind = ? AND seq > ? ORDER BY seq"
+	args := []any{chatID, kind, after}
+	if limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, limit)
+	}
+	var rows []messageRow
+	if err := db.x.SelectContext(ctx, &rows, db.rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("messages: %w", err)
+	}
+	out := make([]chat.Message, len(rows))
+	for i, r := range rows {
+		out[i] = r.message()
+	}
+	return out, nil
+}
+
+// Transition is a state change of a chat, applied only if the chat is in
+// one of From; Require adds conditions (such as who may do it) that make the
+// change not apply when false.
+type Transition struct {
+	Principal, ClientID string
+	ChatID              string
+	From                []string
+	To                  string
+	AgentID             *string // set agent_id (nil: keep; "": clear)
+	Unit                string  // set unit when not empty
+	Reason              string
+	TicketID            string
+}
+
+// Transit applies t once per client_id. applied=false means the chat was not
+// in a From state (the caller says why); a repeated client_id returns the
+// chat as it is now with applied=true.
+func (db *DB) Transit(ctx context.Context, t Transition) (c *chat.Chat, applied bool, err error) {
+	if t.ClientID != "" {
+		if _, ok, err := db.request(ctx, t.Principal, t.ClientID); err != nil || ok {
+			if err != nil {
+				return nil, false, err
+			}
+			c, err := db.Chat(ctx, t.ChatID)
+			return c, true, err
+		}
+	}
+	ms := now()
+	set := []string{"status = ?", "last_activity_at = ?"}
+	args := []any{t.To, ms}
+	if t.AgentID != nil {
+		if *t.AgentID == "" {
+			set = append(set, "agent_id = NULL", "assigned_at = NULL")
+		} else {
+			set = append(set, "agent_id = ?", "assigned_at = ?")
+			args = append(args, *t.AgentID, ms)
+		}
+	}
+	if t.Unit != "" {
+		set, args = append(set, "unit = ?"), append(args, t.Unit)
+	}
+	if t.To == chat.StatusClosed || t.To == chat.StatusEscalated {
+		set, args = append(set, "closed_at = ?", "close_reason = ?"), append(args, ms, t.Reason)
+	}
+	if t.TicketID != "" {
+		set, args = append(set, "ticket_id = ?"), append(args, t.TicketID)
+	}
+	args = append(args, t.ChatID)
+	for _, f := range t.From {
+		args = append(args, f)
+	}
+	q := "UPDATE chats SET " + strings.Join(set, ", ") + " WHERE id = ? AND status IN (?" + strings.Repeat(", ?", len(t.From)-1) + ")"
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, db.rebind(q), args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errNotApplied
+		}
+		if t.ClientID == "" {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, db.rebind("INSERT INTO requests (principal, client_id, chat_id, created_at) VALUES (?, ?, ?, ?)"),
+			t.Principal, t.ClientID, t.ChatID, ms)
+		return err
+	})
+	switch {
+	case errors.Is(err, errNotApplied):
+		c, err := db.Chat(ctx, t.ChatID)
+		return c, false, err
+	case isUniqueViolation(err): // the same client_id raced in on another node
+		c, err := db.Chat(ctx, t.ChatID)
+		return c, true, err
+	case err != nil:
+		return nil, false, fmt.Errorf("chat %s -> %s: %w", t.ChatID, t.To, err)
+	}
+	c, err = db.Chat(ctx, t.ChatID)
+	return c, true, err
+}
+
+var errNotApplied = errors.New("not applied")
+
+// Rate records a visitor's satisfaction rating once per client_id.
+func (db *DB) Rate(ctx context.Context, principal, clientID, chatID, visitorID string, rating int, comment string) error {
+	if _, ok, err := db.request(ctx, principal, clientID); err != nil || ok {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, db.rebind("UPDATE chats SET rating = ?, rating_comment = ? WHERE id = ? AND visitor_id = ?"),
+			rating, comment, chatID, visitorID)
+		if err != nil {
+			return fmt.Errorf("rate: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return chat.Errorf(chat.ENotFound, "no such chat")
+		}
+		_, err = tx.ExecContext(ctx, db.rebind("INSERT INTO requests (principal, client_id, chat_id, created_at) VALUES (?, ?, ?, ?)"),
+			principal, clientID, chatID, now())
+		if isUniqueViolation(err) {
+			return nil
+		}
+		return err
+	})
+}
