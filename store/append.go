@@ -64,13 +64,13 @@ func (db *DB) AppendBatch(ctx context.Context, reqs []AppendRequest) []AppendRes
 type reqKey struct{ principal, clientID string }
 
 type chatSeq struct {
-	ID        string `db:"id"`
-	VisitorID string `db:"visitor_id"`
+	ID        string  `db:"id"`
+	VisitorID string  `db:"visitor_id"`
 	AgentID   *string `db:"agent_id"`
-	Status    string `db:"status"`
-	Unit      string `db:"unit"`
-	LastSeq   int64  `db:"last_seq"`
-	LastNote  int64  `db:"last_note"`
+	Status    string  `db:"status"`
+	Unit      string  `db:"unit"`
+	LastSeq   int64   `db:"last_seq"`
+	LastNote  int64   `db:"last_note"`
 	newSeq    int64
 	newNote   int64
 }

@@ -64,7 +64,10 @@ func startNode(t *testing.T, vars map[string]string) *node {
 
 type testWriter struct{ t *testing.T }
 
-func (w *testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // clusterVars returns variables for a fresh database and Redis shared by
 // every node started with them.
