@@ -1,0 +1,16 @@
+// Package assign owns who serves which chat: agent presence and capacity,
+// the per-unit waiting queues, the choice of agent for each chat, and the
+// classification of a visitor's first message into a unit.
+//
+// All live state is in Redis and every decision is one Lua script (lua/*.lua,
+// embedded), so any number of chatd processes sharing one Redis can never
+// over-fill an agent or assign a chat twice. The scripts take the current
+// time from the caller and keep liveness as sorted sets scored by the last
+// heartbeat, so they behave the same on a real Redis and on the embedded one,
+// whose keys never expire by wall clock. Every key carries Config.Prefix, a
+// Redis Cluster hash tag, which keeps the multi-key scripts legal in a cluster.
+//
+// The package only decides; telling visitors and agents what was decided is
+// the caller's job, which is why every call that can move chats returns the
+// assignments it made.
+package assign

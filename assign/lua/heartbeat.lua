@@ -1,0 +1,9 @@
+-- Heartbeat. KEYS: heartbeats, disconnects. ARGV[6..]: agent ids.
+-- Unknown agents are skipped: only SetPresence registers an agent.
+for i = 6, #ARGV do
+  if redis.call('EXISTS', k_agent(ARGV[i])) == 1 then
+    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i])
+    redis.call('ZREM', KEYS[2], ARGV[i])
+  end
+end
+return {'ok'}

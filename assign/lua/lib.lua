@@ -1,0 +1,160 @@
+-- Shared by every script: the Go side prepends this file to each one, so a
+-- script sees these locals. ARGV[1..5] are always: key prefix, now (ms),
+-- heartbeat TTL (ms), grace (ms), handling-time window. Script-specific
+-- arguments start at ARGV[6].
+--
+-- Every mutating script replies {'ok', then per assignment: chat, unit,
+-- agent ('' = back in the queue), waited ms, requeued '1'|'0'} or {code}
+-- for a refusal ('notfound', 'unavailable', 'full').
+local P = ARGV[1]
+local NOW = tonumber(ARGV[2])
+local TTL = tonumber(ARGV[3])
+local GRACE = tonumber(ARGV[4])
+local WINDOW = tonumber(ARGV[5])
+
+-- Queue scores, lowest first: each priority level is a band of PRIO
+-- arrivals (higher priority, lower band); chats taken back from a lost agent
+-- are shifted down by HEAD so they precede everything else while keeping
+-- their relative order. All scores stay below 2^53, exact in a double.
+local PRIO = 1e10
+local HEAD = 1e13
+
+local K_HB = P .. 'hb'       -- zset: agent -> last heartbeat (ms)
+local K_DISC = P .. 'disc'   -- zset: agent -> moment its last socket closed (ms)
+
+local function k_agent(id) return P .. 'agent:' .. id end
+local function k_agent_units(id) return P .. 'agentunits:' .. id end
+local function k_agent_chats(id) return P .. 'agentchats:' .. id end
+local function k_unit_agents(u) return P .. 'unitagents:' .. u end
+local function k_queue(u) return P .. 'queue:' .. u end
+local function k_chat(id) return P .. 'chat:' .. id end
+local function k_handle(u) return P .. 'handle:' .. u end
+
+-- int renders a number without an exponent; Redis would send 1.7e12 as
+-- "1.7e+12".
+local function int(n) return string.format('%d', n) end
+
+-- agent loads an agent's live state, or returns nil for an unknown agent.
+-- live: heartbeat within TTL and a socket open; online: live and "online".
+local function agent(id)
+  local f = redis.call('HMGET', k_agent(id), 'max', 'status', 'last', 'name')
+  if not f[1] then return nil end
+  local hb = redis.call('ZSCORE', K_HB, id)
+  local a = {
+    id = id,
+    max = tonumber(f[1]),
+    status = f[2] or 'offline',
+    last = tonumber(f[3]) or 0,
+    name = f[4] or '',
+    load = redis.call('SCARD', k_agent_chats(id)),
+  }
+  a.live = hb ~= false and NOW - tonumber(hb) < TTL and redis.call('ZSCORE', K_DISC, id) == false
+  a.online = a.live and a.status == 'online'
+  return a
+end
+
+-- better orders candidates: lowest load ratio, then idle longest (never
+-- assigned first), then agent id.
+local function better(a, b)
+  local l, r = a.load * b.max, b.load * a.max
+  if l ~= r then return l < r end
+  if a.last ~= b.last then return a.last < b.last end
+  return a.id < b.id
+end
+
+-- assign gives a chat to an agent and appends the assignment to out.
+local function assign(chat, unit, a, out)
+  local key = k_chat(chat)
+  redis.call('ZREM', k_queue(unit), chat)
+  redis.call('HSET', key, 'agent', a.id, 'at', ARGV[2])
+  redis.call('SADD', k_agent_chats(a.id), chat)
+  redis.call('HSET', k_agent(a.id), 'last', ARGV[2])
+  a.load = a.load + 1
+  a.last = NOW
+  local enq = tonumber(redis.call('HGET', key, 'enq')) or NOW
+  out[#out + 1] = {chat, unit, a.id, int(NOW - enq), '0'}
+end
+
+-- drain assigns queue heads of the given units to free agents until no
+-- queued chat has one. Across units the lowest score (priority, then
+-- arrival) goes first.
+local function drain(units, out)
+  local cache = {}
+  local function get(id)
+    local a = cache[id]
+    if a == nil then
+      a = agent(id) or false
+      cache[id] = a
+    end
+    return a
+  end
+  local function pick(u)
+    local best
+    for _, id in ipairs(redis.call('SMEMBERS', k_unit_agents(u))) do
+      local a = get(id)
+      if a and a.online and a.load < a.max and (best == nil or better(a, best)) then
+        best = a
+      end
+    end
+    return best
+  end
+  while true do
+    local chat, unit, who, score
+    for _, u in ipairs(units) do
+      local head = redis.call('ZRANGE', k_queue(u), 0, 0, 'WITHSCORES')
+      if head[1] and (score == nil or tonumber(head[2]) < score) then
+        local a = pick(u)
+        if a then
+          chat, unit, who, score = head[1], u, a, tonumber(head[2])
+        end
+      end
+    end
+    if not chat then return end
+    assign(chat, unit, who, out)
+  end
+end
+
+-- detach takes a chat off its agent (recording the handling time) or out of
+-- its queue. It returns the chat's unit and agent ('' when it was queued),
+-- or nil for an unknown chat.
+local function detach(chat)
+  local c = redis.call('HMGET', k_chat(chat), 'unit', 'agent', 'at')
+  if not c[1] then return nil end
+  local ag = c[2] or ''
+  if ag == '' then
+    redis.call('ZREM', k_queue(c[1]), chat)
+  else
+    redis.call('SREM', k_agent_chats(ag), chat)
+    local h = k_handle(c[1])
+    redis.call('LPUSH', h, int(NOW - tonumber(c[3])))
+    redis.call('LTRIM', h, 0, WINDOW - 1)
+  end
+  return c[1], ag
+end
+
+-- capacity is how many chats the unit's online agents can hold at once.
+local function capacity(u)
+  local n = 0
+  for _, id in ipairs(redis.call('SMEMBERS', k_unit_agents(u))) do
+    local a = agent(id)
+    if a and a.online then n = n + a.max end
+  end
+  return n
+end
+
+-- handling returns the sum and count of the unit's recent handling times.
+local function handling(u)
+  local sum, n = 0, 0
+  for _, v in ipairs(redis.call('LRANGE', k_handle(u), 0, -1)) do
+    sum, n = sum + tonumber(v), n + 1
+  end
+  return sum, n
+end
+
+local function reply(out)
+  local r = {'ok'}
+  for _, x in ipairs(out) do
+    for i = 1, 5 do r[#r + 1] = x[i] end
+  end
+  return r
+end

@@ -1,0 +1,40 @@
+-- Sweep. KEYS: heartbeats, disconnects, known units.
+-- Agents silent for TTL+grace or disconnected for grace lose their chats to
+-- the head of the queues and their liveness entries. Then every unit is
+-- drained: this also serves agents whose heartbeat lapsed and came back,
+-- which Heartbeat itself does not drain.
+local lost = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', int(NOW - TTL - GRACE))
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(NOW - GRACE))) do
+  lost[#lost + 1] = id
+end
+
+local requeued, order = {}, {}
+for _, id in ipairs(lost) do
+  local set = k_agent_chats(id)
+  for _, chat in ipairs(redis.call('SMEMBERS', set)) do
+    local key = k_chat(chat)
+    local c = redis.call('HMGET', key, 'unit', 'base')
+    redis.call('HSET', key, 'agent', '', 'enq', ARGV[2])
+    redis.call('ZADD', k_queue(c[1]), int(tonumber(c[2]) - HEAD), chat)
+    requeued[chat] = c[1]
+    order[#order + 1] = chat
+  end
+  redis.call('DEL', set)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+end
+
+local out = {}
+drain(redis.call('SMEMBERS', KEYS[3]), out)
+for _, x in ipairs(out) do
+  if requeued[x[1]] then
+    x[5] = '1'
+    requeued[x[1]] = nil
+  end
+end
+for _, chat in ipairs(order) do
+  if requeued[chat] then
+    out[#out + 1] = {chat, requeued[chat], '', '0', '1'}
+  end
+end
+return reply(out)

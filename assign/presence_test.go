@@ -1,0 +1,214 @@
+package assign
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+)
+
+const (
+	ttl   = 15 * time.Second
+	grace = 30 * time.Second
+)
+
+func TestHeartbeatExpiry(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	r := newTestRedis(t, clk, Config{HeartbeatTTL: ttl, Grace: grace})
+	must := must(t)
+	a := Agent{ID: "a", Name: "Ali", Units: []string{"general"}, MaxChats: 2}
+	must(r.SetPresence(ctx, a, StatusOnline))
+
+	wantOnline := func(what string, online bool) {
+		t.Helper()
+		n, err := r.Available(ctx, "general")
+		if err != nil {
+			t.Fatal(err)
+		}
+		agents, err := r.Agents(ctx, "general")
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, want := StatusOffline, 0
+		if online {
+			status, want = StatusOnline, 1
+		}
+		if n != want || len(agents) != 1 || agents[0].Online != online || agents[0].Status != status {
+			t.Errorf("%s: Available = %d, Agents = %+v; want online %v", what, n, agents, online)
+		}
+	}
+	wantOnline("after presence", true)
+	clk.Add(ttl - time.Second)
+	wantOnline("just within TTL", true)
+	if err := r.Heartbeat(ctx, "a", "unknown"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(ttl - time.Second)
+	wantOnline("within TTL of the heartbeat", true)
+	clk.Add(time.Second)
+	wantOnline("TTL after the heartbeat", false)
+	wantPairs(t, "enqueue to an expired agent", must(r.Enqueue(ctx, "c1", "general", 0)))
+
+	if err := r.Heartbeat(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	wantOnline("heartbeat again", true)
+	wantPairs(t, "sweep drains for the revived agent", must(r.Sweep(ctx)), "c1>a")
+
+	if n, err := r.Available(ctx, "technical"); err != nil || n != 0 {
+		t.Errorf("Available(technical) = %d, %v; want 0", n, err)
+	}
+}
+
+func TestDisconnectedGetsNoNewChats(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRedis(t, newClock(), Config{HeartbeatTTL: ttl, Grace: grace})
+	must := must(t)
+	must(r.SetPresence(ctx, Agent{ID: "a", Units: []string{"general"}, MaxChats: 1}, StatusOnline))
+	must(r.Enqueue(ctx, "c1", "general", 0))
+	must(r.Enqueue(ctx, "c2", "general", 0))
+	if err := r.Disconnected(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	wantPairs(t, "release", must(r.Release(ctx, "c1")))
+	if n, err := r.Available(ctx, "general"); err != nil || n != 0 {
+		t.Errorf("Available = %d, %v; want 0", n, err)
+	}
+	if err := r.Disconnected(ctx, "unknown"); err != nil {
+		t.Errorf("Disconnected(unknown): %v", err)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	type step struct {
+		do    string // "disconnect", "heartbeat", "online", "wait" or "sweep"
+		agent Agent  // for heartbeat and online
+		wait  time.Duration
+		want  []Assignment // for sweep and online
+	}
+	a := Agent{ID: "a", Units: []string{"general"}, MaxChats: 2}
+	b1 := Agent{ID: "b", Units: []string{"general"}, MaxChats: 1}
+	b3 := Agent{ID: "b", Units: []string{"general"}, MaxChats: 3}
+	requeued := []Assignment{
+		{ChatID: "c1", Unit: "general", Requeued: true},
+		{ChatID: "c2", Unit: "general", Requeued: true},
+	}
+	tests := []struct {
+		name      string
+		steps     []step
+		wantQueue []string
+		wantA     []string // chats a still has
+	}{
+		{
+			name: "disconnected past grace: to the head, in order",
+			steps: []step{
+				{do: "disconnect"},
+				{do: "wait", wait: grace - time.Second},
+				{do: "sweep"},
+				{do: "wait", wait: time.Second},
+				{do: "sweep", want: requeued},
+				{do: "sweep"},
+				{do: "online", agent: b1, want: []Assignment{{ChatID: "c1", Unit: "general", AgentID: "b"}}},
+			},
+			wantQueue: []string{"c2", "c3"},
+		},
+		{
+			name: "silent past TTL and grace",
+			steps: []step{
+				{do: "wait", wait: ttl + grace - time.Second},
+				{do: "sweep"},
+				{do: "wait", wait: time.Second},
+				{do: "sweep", want: requeued},
+			},
+			wantQueue: []string{"c1", "c2", "c3"},
+		},
+		{
+			name: "requeued chats go to a free agent first",
+			steps: []step{
+				{do: "online", agent: b3, want: []Assignment{{ChatID: "c3", Unit: "general", AgentID: "b"}}},
+				{do: "disconnect"},
+				{do: "wait", wait: grace},
+				{do: "heartbeat", agent: b3},
+				{do: "sweep", want: []Assignment{
+					{ChatID: "c1", Unit: "general", AgentID: "b", Requeued: true},
+					{ChatID: "c2", Unit: "general", AgentID: "b", Requeued: true},
+				}},
+			},
+		},
+		{
+			name: "reconnect by presence within grace keeps the chats",
+			steps: []step{
+				{do: "disconnect"},
+				{do: "wait", wait: grace - time.Second},
+				{do: "online", agent: a},
+				{do: "wait", wait: grace},
+				{do: "sweep"},
+			},
+			wantQueue: []string{"c3"},
+			wantA:     []string{"c1", "c2"},
+		},
+		{
+			name: "reconnect by heartbeat within grace keeps the chats",
+			steps: []step{
+				{do: "disconnect"},
+				{do: "wait", wait: ttl - time.Second},
+				{do: "heartbeat", agent: a},
+				{do: "wait", wait: ttl + grace - time.Second},
+				{do: "sweep"},
+			},
+			wantQueue: []string{"c3"},
+			wantA:     []string{"c1", "c2"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			clk := newClock()
+			r := newTestRedis(t, clk, Config{HeartbeatTTL: ttl, Grace: grace})
+			must := must(t)
+			// a holds c1 and c2; c3 waits.
+			must(r.SetPresence(ctx, a, StatusOnline))
+			for _, c := range []string{"c1", "c2", "c3"} {
+				clk.Add(time.Millisecond)
+				must(r.Enqueue(ctx, c, "general", 0))
+			}
+			for i, s := range tt.steps {
+				var got []Assignment
+				var err error
+				switch s.do {
+				case "disconnect":
+					err = r.Disconnected(ctx, "a")
+				case "heartbeat":
+					err = r.Heartbeat(ctx, s.agent.ID)
+				case "online":
+					got, err = r.SetPresence(ctx, s.agent, StatusOnline)
+				case "wait":
+					clk.Add(s.wait)
+				case "sweep":
+					got, err = r.Sweep(ctx)
+				}
+				if err != nil {
+					t.Fatalf("step %d %s: %v", i, s.do, err)
+				}
+				if !slices.Equal(got, s.want) {
+					t.Errorf("step %d %s: got %+v, want %+v", i, s.do, got, s.want)
+				}
+			}
+			if q := queueIDs(t, r, "general"); !slices.Equal(q, tt.wantQueue) {
+				t.Errorf("queue %q, want %q", q, tt.wantQueue)
+			}
+			var held []string
+			for _, c := range []string{"c1", "c2", "c3"} {
+				if agent, err := r.AgentOf(ctx, c); err != nil {
+					t.Fatal(err)
+				} else if agent == "a" {
+					held = append(held, c)
+				}
+			}
+			if !slices.Equal(held, tt.wantA) {
+				t.Errorf("a holds %q, want %q", held, tt.wantA)
+			}
+		})
+	}
+}

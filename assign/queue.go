@@ -1,0 +1,179 @@
+package assign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Priorities are clamped to this range so queue scores stay exact.
+const (
+	MinPriority = -99
+	MaxPriority = 99
+)
+
+// QueuedChat is a waiting chat with its 1-based place in the queue and the
+// expected wait.
+type QueuedChat struct {
+	ChatID   string
+	Position int
+	ETA      time.Duration
+	Priority int
+}
+
+// Enqueue puts a chat in its unit's queue, higher priority first and then
+// by arrival, and assigns the queue heads to free agents. A chat already
+// queued or assigned is left as it is.
+func (r *Redis) Enqueue(ctx context.Context, chatID, unit string, priority int) ([]Assignment, error) {
+	if chatID == "" || unit == "" {
+		return nil, fmt.Errorf("assign: enqueue %q in %q: empty chat id or unit", chatID, unit)
+	}
+	priority = min(max(priority, MinPriority), MaxPriority)
+	k := r.keys
+	out, err := r.mutate(ctx, enqueueScript,
+		[]string{k.chat(chatID), k.queue(unit), k.arrivals(), k.units()}, chatID, unit, priority)
+	if err != nil {
+		return nil, fmt.Errorf("assign: enqueue %s: %w", chatID, err)
+	}
+	return out, nil
+}
+
+// Release forgets a chat that was closed or escalated: it frees the agent's
+// slot, recording the handling time for the ETA, and drains that agent's
+// queues; a still queued chat just leaves its queue. Releasing an unknown
+// chat does nothing.
+func (r *Redis) Release(ctx context.Context, chatID string) ([]Assignment, error) {
+	out, err := r.mutate(ctx, releaseScript, []string{r.keys.chat(chatID)}, chatID)
+	if err != nil {
+		return nil, fmt.Errorf("assign: release %s: %w", chatID, err)
+	}
+	return out, nil
+}
+
+// Transfer moves an assigned or queued chat to another unit, another agent,
+// or both (an empty toUnit keeps the chat's unit). Without an agent the chat
+// joins the unit's queue in its original priority and arrival order, and may
+// be assigned at once. A named agent must be online, serve the unit and have
+// a free slot, or Transfer fails with ErrAgentUnavailable or ErrAgentFull.
+// The old agent's slot is freed and its queues drained; the returned
+// assignments include the transferred chat's if it was assigned.
+func (r *Redis) Transfer(ctx context.Context, chatID, toUnit, toAgentID string) ([]Assignment, error) {
+	if toUnit == "" && toAgentID == "" {
+		return nil, fmt.Errorf("assign: transfer %s: no unit or agent given", chatID)
+	}
+	out, err := r.mutate(ctx, transferScript, []string{r.keys.chat(chatID), r.keys.units()}, chatID, toUnit, toAgentID)
+	if err != nil {
+		return nil, fmt.Errorf("assign: transfer %s: %w", chatID, err)
+	}
+	return out, nil
+}
+
+// Sweep takes the chats of agents gone for longer than Config.Grace (no
+// heartbeat for HeartbeatTTL+Grace, or disconnected for Grace) back to the
+// head of their queues, ahead of every other chat and in their former order,
+// forgets those agents' liveness, and drains every queue. Each chat taken
+// back is reported with Requeued set, with the new agent if it was assigned
+// again at once and an empty AgentID if it waits. Sweep is safe to run on
+// every node every second.
+func (r *Redis) Sweep(ctx context.Context) ([]Assignment, error) {
+	k := r.keys
+	out, err := r.mutate(ctx, sweepScript, []string{k.heartbeats(), k.disconnects(), k.units()})
+	if err != nil {
+		return nil, fmt.Errorf("assign: sweep: %w", err)
+	}
+	return out, nil
+}
+
+// Queue returns the unit's waiting chats in order.
+func (r *Redis) Queue(ctx context.Context, unit string) ([]QueuedChat, error) {
+	v, err := r.run(ctx, queueScript, []string{r.keys.queue(unit)}, unit)
+	if err != nil {
+		return nil, fmt.Errorf("assign: queue of %s: %w", unit, err)
+	}
+	if len(v) < 3 || len(v)%2 != 1 {
+		return nil, fmt.Errorf("assign: queue of %s: malformed reply of %d fields", unit, len(v))
+	}
+	eta, err := r.eta(v[0], v[1], v[2])
+	if err != nil {
+		return nil, fmt.Errorf("assign: queue of %s: %w", unit, err)
+	}
+	var out []QueuedChat
+	for v = v[3:]; len(v) > 0; v = v[2:] {
+		prio, err := atoi(v[1])
+		if err != nil {
+			return nil, fmt.Errorf("assign: queue of %s: %w", unit, err)
+		}
+		pos := len(out) + 1
+		out = append(out, QueuedChat{ChatID: v[0], Position: pos, ETA: eta(pos), Priority: prio})
+	}
+	return out, nil
+}
+
+// Position reports the chat's unit and, while it waits, its 1-based place
+// in the queue and expected wait; pos is 0 once the chat is assigned.
+// An unknown chat gives ErrNotFound.
+func (r *Redis) Position(ctx context.Context, chatID string) (unit string, pos int, eta time.Duration, err error) {
+	v, err := r.run(ctx, positionScript, []string{r.keys.chat(chatID)}, chatID)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("assign: position of %s: %w", chatID, err)
+	}
+	if len(v) == 1 && v[0] == "notfound" {
+		return "", 0, 0, fmt.Errorf("assign: position of %s: %w", chatID, ErrNotFound)
+	}
+	if len(v) != 6 || v[0] != "ok" {
+		return "", 0, 0, fmt.Errorf("assign: position of %s: malformed reply %q", chatID, v)
+	}
+	if pos, err = atoi(v[2]); err != nil {
+		return "", 0, 0, fmt.Errorf("assign: position of %s: %w", chatID, err)
+	}
+	if pos == 0 {
+		return v[1], 0, 0, nil
+	}
+	f, err := r.eta(v[3], v[4], v[5])
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("assign: position of %s: %w", chatID, err)
+	}
+	return v[1], pos, f(pos), nil
+}
+
+// AgentOf returns the agent serving the chat, or "" when none does.
+func (r *Redis) AgentOf(ctx context.Context, chatID string) (string, error) {
+	id, err := r.rdb.HGet(ctx, r.keys.chat(chatID), "agent").Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("assign: agent of %s: %w", chatID, err)
+	}
+	return id, nil
+}
+
+// eta turns a unit's recent handling times (sum in ms and count) and the
+// capacity of its online agents into the expected wait per queue position:
+// every handling time frees one of the capacity slots, so the pos-th chat
+// waits pos handling times shared among the slots.
+func (r *Redis) eta(sumMS, count, capacity string) (func(pos int) time.Duration, error) {
+	sum, err := atoi(sumMS)
+	if err != nil {
+		return nil, err
+	}
+	n, err := atoi(count)
+	if err != nil {
+		return nil, err
+	}
+	slots, err := atoi(capacity)
+	if err != nil {
+		return nil, err
+	}
+	handle := r.cfg.DefaultHandle
+	if n > 0 {
+		handle = time.Duration(sum/n) * time.Millisecond
+	}
+	slots = max(slots, 1)
+	return func(pos int) time.Duration {
+		return handle * time.Duration(pos) / time.Duration(slots)
+	}, nil
+}
