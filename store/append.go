@@ -12,26 +12,6 @@ import (
 	"github.com/chatd/chatd/chat"
 )
 
-// AppendRequest asks to store one message or note.
-type AppendRequest struct {
-	Principal, ClientID string
-	ChatID              string
-	Kind                string // chat.KindMessage or chat.KindNote
-	From                chat.Sender
-	Text                string
-	// Who is writing: a visitor must own the chat; staff must be its agent,
-	// or a supervisor or admin of its unit.
-	VisitorID string
-	Agent     *chat.Agent
-}
-
-// AppendResult is the outcome of one AppendRequest.
-type AppendResult struct {
-	Message   chat.Message // for a duplicate, only ChatID and Seq
-	Duplicate bool         // the client_id was applied before: same seq, nothing new stored
-	Err       error
-}
-
 var errSeqConflict = errors.New("sequence moved under the batch")
 
 // AppendBatch stores a batch of messages in one transaction (group commit):
@@ -41,8 +21,8 @@ var errSeqConflict = errors.New("sequence moved under the batch")
 // on every node: a concurrent writer on another node makes the
 // compare-and-set miss, and the batch is retried. Results are in request
 // order.
-func (db *DB) AppendBatch(ctx context.Context, reqs []AppendRequest) []AppendResult {
-	res := make([]AppendResult, len(reqs))
+func (db *DB) AppendBatch(ctx context.Context, reqs []chat.AppendRequest) []chat.AppendResult {
+	res := make([]chat.AppendResult, len(reqs))
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
 		clear(res)
@@ -55,7 +35,7 @@ func (db *DB) AppendBatch(ctx context.Context, reqs []AppendRequest) []AppendRes
 	}
 	for i := range res {
 		if res[i].Err == nil {
-			res[i] = AppendResult{Err: fmt.Errorf("append: %w", err)}
+			res[i] = chat.AppendResult{Err: fmt.Errorf("append: %w", err)}
 		}
 	}
 	return res
@@ -75,7 +55,7 @@ type chatSeq struct {
 	newNote   int64
 }
 
-func (db *DB) appendOnce(ctx context.Context, reqs []AppendRequest, res []AppendResult) error {
+func (db *DB) appendOnce(ctx context.Context, reqs []chat.AppendRequest, res []chat.AppendResult) error {
 	tx, err := db.x.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -96,11 +76,11 @@ func (db *DB) appendOnce(ctx context.Context, reqs []AppendRequest, res []Append
 	for i, r := range reqs {
 		k := reqKey{r.Principal, r.ClientID}
 		if p, ok := prior[k]; ok {
-			res[i] = AppendResult{Duplicate: true, Message: chat.Message{ChatID: p.ChatID, Seq: p.Seq, Kind: r.Kind}}
+			res[i] = chat.AppendResult{Duplicate: true, Message: chat.Message{ChatID: p.ChatID, Seq: p.Seq, Kind: r.Kind}}
 			continue
 		}
 		if j, ok := firstOf[k]; ok {
-			res[i] = AppendResult{Duplicate: true, Message: res[j].Message}
+			res[i] = chat.AppendResult{Duplicate: true, Message: res[j].Message}
 			continue
 		}
 		firstOf[k] = i
@@ -139,7 +119,7 @@ func (db *DB) appendOnce(ctx context.Context, reqs []AppendRequest, res []Append
 }
 
 // priorRequests finds the batch's client_ids already applied.
-func (db *DB) priorRequests(ctx context.Context, tx *sqlx.Tx, reqs []AppendRequest) (map[reqKey]Prior, error) {
+func (db *DB) priorRequests(ctx context.Context, tx *sqlx.Tx, reqs []chat.AppendRequest) (map[reqKey]prior, error) {
 	args := make([]any, 0, 2*len(reqs))
 	for _, r := range reqs {
 		args = append(args, r.Principal, r.ClientID)
@@ -147,21 +127,21 @@ func (db *DB) priorRequests(ctx context.Context, tx *sqlx.Tx, reqs []AppendReque
 	var rows []struct {
 		Principal string `db:"principal"`
 		ClientID  string `db:"client_id"`
-		Prior
+		prior
 	}
 	if err := tx.SelectContext(ctx, &rows, db.rebind("SELECT principal, client_id, chat_id, seq FROM requests WHERE (principal, client_id) IN ("+
 		placeholders(len(reqs), 2)+")"), args...); err != nil {
 		return nil, err
 	}
-	out := make(map[reqKey]Prior, len(rows))
+	out := make(map[reqKey]prior, len(rows))
 	for _, r := range rows {
-		out[reqKey{r.Principal, r.ClientID}] = r.Prior
+		out[reqKey{r.Principal, r.ClientID}] = r.prior
 	}
 	return out, nil
 }
 
 // lockChats reads, and locks, the chats the batch writes to.
-func (db *DB) lockChats(ctx context.Context, tx *sqlx.Tx, reqs []AppendRequest) (map[string]*chatSeq, error) {
+func (db *DB) lockChats(ctx context.Context, tx *sqlx.Tx, reqs []chat.AppendRequest) (map[string]*chatSeq, error) {
 	var ids []any
 	seen := map[string]bool{}
 	for _, r := range reqs {
@@ -223,7 +203,7 @@ func (db *DB) advance(ctx context.Context, tx *sqlx.Tx, chats map[string]*chatSe
 }
 
 // mayAppend says whether r's writer may add to chat c now.
-func mayAppend(c *chatSeq, r AppendRequest) error {
+func mayAppend(c *chatSeq, r chat.AppendRequest) error {
 	if c == nil {
 		return chat.Errorf(chat.ENotFound, "no such chat")
 	}

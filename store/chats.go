@@ -136,20 +136,11 @@ func (db *DB) AgentChats(ctx context.Context, agentID string) ([]*chat.Chat, err
 	return out, nil
 }
 
-// StartRequest is a visitor's request to start a chat.
-type StartRequest struct {
-	Principal, ClientID string
-	Visitor             *chat.Visitor
-	Unit                string
-	Priority            int
-	Text                string
-}
-
 // StartChat creates a queued chat with its first message (seq 1) in one
 // transaction. It returns created=false with the earlier chat when the
 // client_id was seen before or the visitor already has an open chat: the
 // database's unique index keeps one open chat per visitor across nodes.
-func (db *DB) StartChat(ctx context.Context, r StartRequest) (c *chat.Chat, created bool, err error) {
+func (db *DB) StartChat(ctx context.Context, r chat.StartRequest) (c *chat.Chat, created bool, err error) {
 	if prev, ok, err := db.request(ctx, r.Principal, r.ClientID); err != nil || ok {
 		if err != nil {
 			return nil, false, err
@@ -197,15 +188,15 @@ func (db *DB) StartChat(ctx context.Context, r StartRequest) (c *chat.Chat, crea
 	return c, true, err
 }
 
-// Prior is what a client_id already produced.
-type Prior struct {
+// prior is what a client_id already produced.
+type prior struct {
 	ChatID string `db:"chat_id"`
 	Seq    int64  `db:"seq"`
 }
 
 // request looks up a client_id already applied.
-func (db *DB) request(ctx context.Context, principal, clientID string) (Prior, bool, error) {
-	var p Prior
+func (db *DB) request(ctx context.Context, principal, clientID string) (prior, bool, error) {
+	var p prior
 	err := db.x.GetContext(ctx, &p, db.rebind("SELECT chat_id, seq FROM requests WHERE principal = ? AND client_id = ?"), principal, clientID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, false, nil
@@ -248,31 +239,17 @@ func (db *DB) Messages(ctx context.Context, chatID, kind string, after int64, li
 	return out, nil
 }
 
-// Transition is a state change of a chat, applied only if the chat is in
-// one of From; Require adds conditions (such as who may do it) that make the
-// change not apply when false.
-type Transition struct {
-	Principal, ClientID string
-	ChatID              string
-	From                []string
-	To                  string
-	AgentID             *string // set agent_id (nil: keep; "": clear)
-	Unit                string  // set unit when not empty
-	Reason              string
-	TicketID            string
-}
-
-// Transit applies t once per client_id. applied=false means the chat was not
-// in a From state (the caller says why); a repeated client_id returns the
-// chat as it is now with applied=true.
-func (db *DB) Transit(ctx context.Context, t Transition) (c *chat.Chat, applied bool, err error) {
+// Transit applies t once per client_id and returns the chat as it is
+// afterwards. Refused means the chat was not in a From state (the caller
+// says why).
+func (db *DB) Transit(ctx context.Context, t chat.Transition) (*chat.Chat, chat.Outcome, error) {
 	if t.ClientID != "" {
 		if _, ok, err := db.request(ctx, t.Principal, t.ClientID); err != nil || ok {
 			if err != nil {
-				return nil, false, err
+				return nil, chat.Refused, err
 			}
 			c, err := db.Chat(ctx, t.ChatID)
-			return c, true, err
+			return c, chat.Duplicate, err
 		}
 	}
 	ms := now()
@@ -300,7 +277,7 @@ func (db *DB) Transit(ctx context.Context, t Transition) (c *chat.Chat, applied 
 		args = append(args, f)
 	}
 	q := "UPDATE chats SET " + strings.Join(set, ", ") + " WHERE id = ? AND status IN (?" + strings.Repeat(", ?", len(t.From)-1) + ")"
-	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, db.rebind(q), args...)
 		if err != nil {
 			return err
@@ -315,18 +292,23 @@ func (db *DB) Transit(ctx context.Context, t Transition) (c *chat.Chat, applied 
 			t.Principal, t.ClientID, t.ChatID, ms)
 		return err
 	})
+	outcome := chat.Applied
 	switch {
 	case errors.Is(err, errNotApplied):
-		c, err := db.Chat(ctx, t.ChatID)
-		return c, false, err
+		outcome = chat.Refused
 	case isUniqueViolation(err): // the same client_id raced in on another node
-		c, err := db.Chat(ctx, t.ChatID)
-		return c, true, err
+		outcome = chat.Duplicate
 	case err != nil:
-		return nil, false, fmt.Errorf("chat %s -> %s: %w", t.ChatID, t.To, err)
+		return nil, chat.Refused, fmt.Errorf("chat %s -> %s: %w", t.ChatID, t.To, err)
 	}
-	c, err = db.Chat(ctx, t.ChatID)
-	return c, true, err
+	c, err := db.Chat(ctx, t.ChatID)
+	return c, outcome, err
+}
+
+// Seen reports whether a client_id was already applied for principal.
+func (db *DB) Seen(ctx context.Context, principal, clientID string) (bool, error) {
+	_, ok, err := db.request(ctx, principal, clientID)
+	return ok, err
 }
 
 var errNotApplied = errors.New("not applied")

@@ -18,7 +18,7 @@ func newChat(t *testing.T, db *store.DB) (*chat.Visitor, *chat.Chat) {
 	if err := db.CreateVisitor(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	c, created, err := db.StartChat(ctx, store.StartRequest{Principal: "v:" + v.ID, ClientID: "c1", Visitor: v, Unit: "general", Text: "hello"})
+	c, created, err := db.StartChat(ctx, chat.StartRequest{Principal: "v:" + v.ID, ClientID: "c1", Visitor: v, Unit: "general", Text: "hello"})
 	if err != nil || !created || c.LastSeq != 1 || c.Status != chat.StatusQueued {
 		t.Fatalf("start: %+v %v %v", c, created, err)
 	}
@@ -31,7 +31,7 @@ func TestStartChatIsIdempotentAndOnePerVisitor(t *testing.T) {
 	v, c := newChat(t, db)
 	tests := []struct{ name, clientID string }{{"same client_id", "c1"}, {"second start", "c2"}}
 	for _, tt := range tests {
-		got, created, err := db.StartChat(ctx, store.StartRequest{Principal: "v:" + v.ID, ClientID: tt.clientID, Visitor: v, Unit: "account", Text: "again"})
+		got, created, err := db.StartChat(ctx, chat.StartRequest{Principal: "v:" + v.ID, ClientID: tt.clientID, Visitor: v, Unit: "account", Text: "again"})
 		if err != nil || created || got.ID != c.ID {
 			t.Fatalf("%s: got %+v created=%v err=%v, want the open chat", tt.name, got, created, err)
 		}
@@ -51,18 +51,18 @@ func TestAppendBatch(t *testing.T) {
 	if err := db.CreateAgent(ctx, agent); err != nil {
 		t.Fatal(err)
 	}
-	vis := func(id, text string) store.AppendRequest {
-		return store.AppendRequest{Principal: "v:" + v.ID, ClientID: id, ChatID: c.ID, Kind: chat.KindMessage, VisitorID: v.ID,
+	vis := func(id, text string) chat.AppendRequest {
+		return chat.AppendRequest{Principal: "v:" + v.ID, ClientID: id, ChatID: c.ID, Kind: chat.KindMessage, VisitorID: v.ID,
 			From: chat.Sender{Kind: chat.FromVisitor, ID: v.ID}, Text: text}
 	}
-	ag := func(id, kind string) store.AppendRequest {
-		return store.AppendRequest{Principal: "a:" + agent.ID, ClientID: id, ChatID: c.ID, Kind: kind, Agent: agent,
+	ag := func(id, kind string) chat.AppendRequest {
+		return chat.AppendRequest{Principal: "a:" + agent.ID, ClientID: id, ChatID: c.ID, Kind: kind, Agent: agent,
 			From: chat.Sender{Kind: chat.FromAgent, ID: agent.ID}, Text: "x"}
 	}
 	intruder := vis("m9", "x")
 	intruder.VisitorID, intruder.Principal = other.ID, "v:"+other.ID
 
-	res := db.AppendBatch(ctx, []store.AppendRequest{vis("m1", "a"), vis("m2", "b"), vis("m1", "a"), ag("n1", chat.KindNote), ag("x1", chat.KindMessage), intruder})
+	res := db.AppendBatch(ctx, []chat.AppendRequest{vis("m1", "a"), vis("m2", "b"), vis("m1", "a"), ag("n1", chat.KindNote), ag("x1", chat.KindMessage), intruder})
 	want := []struct {
 		seq  int64
 		dup  bool
@@ -81,24 +81,24 @@ func TestAppendBatch(t *testing.T) {
 		}
 	}
 	// A resend in a later batch gets the same seq and stores nothing.
-	if r := db.AppendBatch(ctx, []store.AppendRequest{vis("m2", "b")})[0]; !r.Duplicate || r.Message.Seq != 3 {
+	if r := db.AppendBatch(ctx, []chat.AppendRequest{vis("m2", "b")})[0]; !r.Duplicate || r.Message.Seq != 3 {
 		t.Fatalf("resend: %+v", r)
 	}
 	aid := agent.ID
-	if _, ok, err := db.Transit(ctx, store.Transition{ChatID: c.ID, From: []string{chat.StatusQueued}, To: chat.StatusActive, AgentID: &aid}); !ok || err != nil {
+	if _, ok, err := db.Transit(ctx, chat.Transition{ChatID: c.ID, From: []string{chat.StatusQueued}, To: chat.StatusActive, AgentID: &aid}); ok != chat.Applied || err != nil {
 		t.Fatalf("assign: %v %v", ok, err)
 	}
-	res = db.AppendBatch(ctx, []store.AppendRequest{ag("x2", chat.KindMessage), ag("n2", chat.KindNote)})
+	res = db.AppendBatch(ctx, []chat.AppendRequest{ag("x2", chat.KindMessage), ag("n2", chat.KindNote)})
 	if r := res[0]; r.Err != nil || r.Message.Seq != 4 {
 		t.Fatalf("agent message: %+v", r)
 	}
 	if r := res[1]; r.Err != nil || r.Message.Seq != 1 || r.Message.Kind != chat.KindNote {
 		t.Fatalf("agent note: %+v", r)
 	}
-	if _, ok, err := db.Transit(ctx, store.Transition{Principal: "v:" + v.ID, ClientID: "close", ChatID: c.ID, From: []string{chat.StatusQueued, chat.StatusActive}, To: chat.StatusClosed, Reason: "visitor"}); !ok || err != nil {
+	if _, ok, err := db.Transit(ctx, chat.Transition{Principal: "v:" + v.ID, ClientID: "close", ChatID: c.ID, From: []string{chat.StatusQueued, chat.StatusActive}, To: chat.StatusClosed, Reason: "visitor"}); ok != chat.Applied || err != nil {
 		t.Fatalf("close: %v %v", ok, err)
 	}
-	if r := db.AppendBatch(ctx, []store.AppendRequest{vis("m3", "late")})[0]; chat.ErrorCode(r.Err) != chat.EChatClosed {
+	if r := db.AppendBatch(ctx, []chat.AppendRequest{vis("m3", "late")})[0]; chat.ErrorCode(r.Err) != chat.EChatClosed {
 		t.Fatalf("message to closed chat: %+v", r)
 	}
 	msgs, _ := db.Messages(ctx, c.ID, chat.KindMessage, 0, 0)
@@ -124,7 +124,7 @@ func TestAppendConcurrentGapless(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range each {
-				r := db.AppendBatch(ctx, []store.AppendRequest{{Principal: "v:" + v.ID, ClientID: fmt.Sprintf("%d-%d", w, i), ChatID: c.ID,
+				r := db.AppendBatch(ctx, []chat.AppendRequest{{Principal: "v:" + v.ID, ClientID: fmt.Sprintf("%d-%d", w, i), ChatID: c.ID,
 					Kind: chat.KindMessage, VisitorID: v.ID, From: chat.Sender{Kind: chat.FromVisitor, ID: v.ID}, Text: "x"}})[0]
 				if r.Err != nil {
 					t.Error(r.Err)

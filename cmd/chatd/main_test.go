@@ -237,6 +237,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		}
 		path := openAPIPath(r.Path)
 		ops, ok := doc.Paths[path]
+		delete(ops, "parameters")
 		if !ok {
 			t.Errorf("route %s %s is not in openapi.json (as %s)", r.Method, r.Path, path)
 			continue

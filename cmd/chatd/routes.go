@@ -37,11 +37,12 @@ func (s *server) routes() {
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
 	e.GET("/api/v1/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openapiJSON) })
+	s.chat.Register(e)
 }
 
 // shutdownLive closes live sockets with "going away" before the HTTP server
 // stops.
-func (s *server) shutdownLive(ctx context.Context) {}
+func (s *server) shutdownLive(ctx context.Context) { s.chat.Shutdown(ctx) }
 
 // ready answers 200 only when the database and Redis both answer.
 func (s *server) ready(c echo.Context) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/chatd/chatd/assign"
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/store"
 )
@@ -23,12 +24,15 @@ import (
 // server is one chatd process: its stores, its live-chat hub and its HTTP
 // routes. Tests start several in one process to form a cluster.
 type server struct {
-	cfg  *Config
-	log  *slog.Logger
-	db   *store.DB
-	rdb  *store.Redis
-	reg  *prometheus.Registry
-	echo *echo.Echo
+	cfg    *Config
+	log    *slog.Logger
+	db     *store.DB
+	rdb    *store.Redis
+	reg    *prometheus.Registry
+	echo   *echo.Echo
+	chat   *chat.Service
+	assign *assign.Redis
+	stop   context.CancelFunc // ends the background loops
 }
 
 // newServer opens the stores, migrates, makes the first admin on an empty
@@ -48,6 +52,10 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer
 		return nil, err
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := s.startChat(ctx); err != nil {
+		s.close()
+		return nil, err
+	}
 	s.echo = echo.New()
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = errorHandler(log)
@@ -55,7 +63,49 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer
 	return s, nil
 }
 
+// startChat builds the assigner, the classifier and the live-chat service
+// and starts their background loops.
+func (s *server) startChat(ctx context.Context) error {
+	secret, err := s.db.Secret(ctx)
+	if err != nil {
+		return err
+	}
+	s.assign = assign.New(s.rdb, assign.Config{Prefix: s.cfg.RedisPrefix, Grace: s.cfg.AgentGrace})
+	s.reg.MustRegister(s.assign.Collectors()...)
+	rules := assign.DefaultRules()
+	if s.cfg.ClassifierRules != "" {
+		if rules, err = assign.LoadRules(s.cfg.ClassifierRules); err != nil {
+			return fmt.Errorf("CHAT_CLASSIFIER_RULES: %w", err)
+		}
+	}
+	classifier := assign.NewClassifier(rules)
+	writers := 1
+	if s.db.Engine() == store.Postgres {
+		writers = 4
+	}
+	s.chat = chat.New(chat.Config{
+		Units: s.cfg.Units, MaxMessageBytes: s.cfg.MaxMessageBytes, AllowedOrigins: s.cfg.AllowedOrigins,
+		Prefix: s.cfg.RedisPrefix, SessionTTL: s.cfg.SessionTTL, Writers: writers,
+	}, chat.Deps{Store: s.db, Staff: s.db, Assigner: s.assign, Classifier: classifier, Redis: s.rdb, Signer: chat.NewSigner(secret), Log: s.log})
+	s.reg.MustRegister(s.chat.Collectors()...)
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	if s.cfg.ClassifierRules != "" {
+		go classifier.Watch(bg, s.cfg.ClassifierRules, 2*time.Second)
+	}
+	s.chat.StartHub(bg)
+	return s.chat.Run(bg)
+}
+
 func (s *server) close() {
+	if s.stop != nil {
+		s.stop()
+	}
+	if s.chat != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.chat.Shutdown(ctx)
+		cancel()
+	}
 	if s.rdb != nil {
 		s.rdb.Close()
 	}

@@ -1,0 +1,104 @@
+package chat
+
+import (
+	"context"
+	"hash/fnv"
+)
+
+// pending is one message waiting for its group commit.
+type pending struct {
+	ctx  context.Context
+	req  AppendRequest
+	done chan AppendResult
+}
+
+// startWriters runs the group-commit writers. Each owns a share of the
+// chats (by id hash), so one chat's messages are always committed by one
+// writer in arrival order, and writers never contend for the same chat.
+func (s *Service) startWriters(ctx context.Context) {
+	s.writers = make([]chan *pending, s.cfg.Writers)
+	for i := range s.writers {
+		ch := make(chan *pending, 4*s.cfg.MaxBatch)
+		s.writers[i] = ch
+		s.loops.Add(1)
+		go func() {
+			defer s.loops.Done()
+			s.writeLoop(ctx, ch)
+		}()
+	}
+}
+
+// append stores a message through the group commit and relays it; it
+// returns once the message is durable (or refused).
+func (s *Service) append(ctx context.Context, r AppendRequest) AppendResult {
+	h := fnv.New32a()
+	h.Write([]byte(r.ChatID))
+	p := &pending{ctx: ctx, req: r, done: make(chan AppendResult, 1)}
+	select {
+	case s.writers[int(h.Sum32())%len(s.writers)] <- p:
+	case <-ctx.Done():
+		return AppendResult{Err: ctx.Err()}
+	case <-s.closing:
+		return AppendResult{Err: Errorf(EUnavailable, "server shutting down")}
+	}
+	select {
+	case res := <-p.done:
+		return res
+	case <-ctx.Done():
+		return AppendResult{Err: ctx.Err()}
+	}
+}
+
+// writeLoop takes whatever is waiting, up to MaxBatch, commits it as one
+// transaction and publishes the stored messages in one pipeline. Under light
+// load a batch is one message and nothing waits for company.
+func (s *Service) writeLoop(ctx context.Context, in chan *pending) {
+	batch := make([]*pending, 0, s.cfg.MaxBatch)
+	reqs := make([]AppendRequest, 0, s.cfg.MaxBatch)
+	for {
+		batch, reqs = batch[:0], reqs[:0]
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-in:
+			batch = append(batch, p)
+		}
+	fill:
+		for len(batch) < s.cfg.MaxBatch {
+			select {
+			case p := <-in:
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		for _, p := range batch {
+			reqs = append(reqs, p.req)
+		}
+		timer := s.metrics.commit.Start()
+		res := s.store.AppendBatch(context.WithoutCancel(ctx), reqs)
+		timer.Stop(len(reqs))
+		msgs := make([]published, 0, len(res))
+		for _, r := range res {
+			if r.Err != nil || r.Duplicate {
+				continue
+			}
+			e := &envelope{Kind: evFrame, Chat: r.Message.ChatID, Frame: encode(newMessageFrame(r.Message))}
+			if r.Message.Kind == KindNote {
+				e.Note, e.Staff = r.Message.Seq, true
+			} else {
+				e.Seq = r.Message.Seq
+			}
+			msgs = append(msgs, published{s.hub.chatChannel(r.Message.ChatID), e})
+		}
+		s.metrics.stored.Add(float64(len(msgs)))
+		if err := s.hub.publishMany(context.WithoutCancel(ctx), msgs); err != nil {
+			// Stored but not relayed now: followers fill the gap from the
+			// store on the next message or on resume.
+			s.log.Warn("relay", "err", err, "messages", len(msgs))
+		}
+		for i, p := range batch {
+			p.done <- res[i]
+		}
+	}
+}

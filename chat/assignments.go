@@ -1,0 +1,233 @@
+package chat
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/chatd/chatd/assign"
+)
+
+// apply makes the assigner's decisions durable and tells everyone: the
+// chat row moves first, then the visitor and the agents hear of it.
+func (s *Service) apply(ctx context.Context, as []assign.Assignment) {
+	units := map[string]bool{}
+	for _, a := range as {
+		units[a.Unit] = true
+		if a.AgentID == "" {
+			s.requeued(ctx, a)
+			continue
+		}
+		s.assigned(ctx, a)
+	}
+	for u := range units {
+		s.queueChanged(ctx, u)
+	}
+}
+
+// assigned records that a.ChatID is now a.AgentID's and tells both sides.
+func (s *Service) assigned(ctx context.Context, a assign.Assignment) {
+	before, err := s.store.Chat(ctx, a.ChatID)
+	if err != nil {
+		s.log.Error("assigned chat", "chat", a.ChatID, "err", err)
+		return
+	}
+	agentID := a.AgentID
+	ch, outcome, err := s.store.Transit(ctx, Transition{ChatID: a.ChatID, From: []string{StatusQueued, StatusActive}, To: StatusActive, AgentID: &agentID, Unit: a.Unit})
+	if err != nil {
+		s.log.Error("record assignment", "chat", a.ChatID, "agent", a.AgentID, "err", err)
+		return
+	}
+	if outcome == Refused { // closed meanwhile: give the slot back
+		more, err := s.assign.Release(ctx, a.ChatID)
+		if err != nil {
+			s.log.Error("release closed chat", "chat", a.ChatID, "err", err)
+		}
+		s.apply(ctx, more)
+		return
+	}
+	wait := time.Duration(0)
+	if ch.AssignedAt != nil {
+		wait = ch.AssignedAt.Sub(ch.CreatedAt)
+	}
+	s.metrics.assigned.Observe(wait.Seconds())
+	ref := s.agentRef(ctx, a.AgentID)
+	msgs := []published{
+		{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Frame: encode(assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, Agent: ref, LastSeq: ch.LastSeq})}},
+		{s.hub.agentChannel(a.AgentID), &envelope{Kind: evJoin, Chat: ch.ID}},
+	}
+	if before.AgentID != "" && before.AgentID != a.AgentID {
+		msgs = append(msgs, published{s.hub.agentChannel(before.AgentID), &envelope{Kind: evLeave, Chat: ch.ID}})
+	}
+	if err := s.hub.publishMany(ctx, msgs); err != nil {
+		s.log.Error("publish assignment", "chat", ch.ID, "err", err)
+	}
+}
+
+// requeued records that a chat went back to its queue (its agent was gone
+// past the grace period) and tells the agent it is no longer theirs.
+func (s *Service) requeued(ctx context.Context, a assign.Assignment) {
+	before, err := s.store.Chat(ctx, a.ChatID)
+	if err != nil {
+		s.log.Error("requeued chat", "chat", a.ChatID, "err", err)
+		return
+	}
+	none := ""
+	ch, outcome, err := s.store.Transit(ctx, Transition{ChatID: a.ChatID, From: []string{StatusQueued, StatusActive}, To: StatusQueued, AgentID: &none, Unit: a.Unit})
+	if err != nil || outcome == Refused {
+		if err != nil {
+			s.log.Error("record requeue", "chat", a.ChatID, "err", err)
+		}
+		return
+	}
+	var msgs []published
+	if before.AgentID != "" {
+		from := s.agentRef(ctx, before.AgentID)
+		f := encode(transferredFrame{Type: TTransferred, ChatID: ch.ID, Unit: ch.Unit, FromAgent: &from, Reason: "agent_unavailable"})
+		msgs = append(msgs,
+			published{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Frame: f}},
+			published{s.hub.agentChannel(before.AgentID), &envelope{Kind: evLeave, Chat: ch.ID}})
+	}
+	if err := s.hub.publishMany(ctx, msgs); err != nil {
+		s.log.Error("publish requeue", "chat", ch.ID, "err", err)
+	}
+}
+
+func (s *Service) agentRef(ctx context.Context, id string) agentRef {
+	a, err := s.store.Agent(ctx, id)
+	if err != nil {
+		return agentRef{ID: id}
+	}
+	return agentRef{ID: a.ID, Name: a.Name}
+}
+
+// queueChanged tells every node that a unit's queue moved.
+func (s *Service) queueChanged(ctx context.Context, unit string) {
+	if err := s.hub.publish(ctx, s.hub.unitChannel(unit), &envelope{Kind: evQueue, Unit: unit}); err != nil {
+		s.log.Warn("publish queue change", "unit", unit, "err", err)
+	}
+}
+
+// onQueueChanged runs on every node when a unit's queue moved; bursts are
+// folded into one refresh a few milliseconds later.
+func (s *Service) onQueueChanged(unit string, _ *envelope) {
+	s.posMu.Lock()
+	if s.refresh[unit] {
+		s.posMu.Unlock()
+		return
+	}
+	s.refresh[unit] = true
+	s.posMu.Unlock()
+	time.AfterFunc(20*time.Millisecond, func() {
+		s.posMu.Lock()
+		delete(s.refresh, unit)
+		s.posMu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.refreshQueue(ctx, unit)
+	})
+}
+
+// refreshQueue sends this node's waiting visitors their new positions and
+// this node's agents of the unit the queue.
+func (s *Service) refreshQueue(ctx context.Context, unit string) {
+	q, err := s.assign.Queue(ctx, unit)
+	if err != nil {
+		s.log.Warn("queue", "unit", unit, "err", err)
+		return
+	}
+	avail, err := s.assign.Available(ctx, unit)
+	if err != nil {
+		s.log.Warn("available", "unit", unit, "err", err)
+		return
+	}
+	qf := queueFrame{Type: TQueue, Unit: unit, Chats: make([]queueItem, 0, len(q))}
+	inQueue := make(map[string]bool, len(q))
+	for _, item := range q {
+		inQueue[item.ChatID] = true
+		eta := etaSeconds(item.ETA)
+		qf.Chats = append(qf.Chats, queueItem{ChatID: item.ChatID, Position: item.Position, ETASeconds: eta, Priority: item.Priority})
+		conns := s.hub.local(s.hub.chatChannel(item.ChatID))
+		if len(conns) == 0 {
+			continue
+		}
+		s.posMu.Lock()
+		changed := s.lastPos[item.ChatID] != item.Position
+		s.lastPos[item.ChatID] = item.Position
+		s.posMu.Unlock()
+		if !changed {
+			continue
+		}
+		f := encode(queuedFrame{Type: TQueued, ChatID: item.ChatID, Unit: unit, Position: item.Position, ETASeconds: eta, Offline: avail == 0})
+		for _, c := range conns {
+			if !c.isStaff() {
+				c.reply(f)
+			}
+		}
+	}
+	s.posMu.Lock()
+	for id := range s.lastPos {
+		if !inQueue[id] {
+			delete(s.lastPos, id)
+		}
+	}
+	s.posMu.Unlock()
+	frame := encode(qf)
+	for _, c := range s.hub.local(s.hub.unitChannel(unit)) {
+		c.reply(frame)
+	}
+}
+
+// queuedFrame says where a waiting chat stands now.
+func (s *Service) queuedFrame(ctx context.Context, ch *Chat) (queuedFrame, error) {
+	_, pos, eta, err := s.assign.Position(ctx, ch.ID)
+	if err != nil {
+		return queuedFrame{}, err
+	}
+	avail, err := s.assign.Available(ctx, ch.Unit)
+	if err != nil {
+		return queuedFrame{}, err
+	}
+	s.posMu.Lock()
+	s.lastPos[ch.ID] = pos
+	s.posMu.Unlock()
+	return queuedFrame{Type: TQueued, ChatID: ch.ID, Unit: ch.Unit, Position: pos, ETASeconds: etaSeconds(eta), Offline: avail == 0}, nil
+}
+
+// assignedFrame describes an active chat; staff also get the visitor, the
+// chat and its history.
+func (s *Service) assignedFrame(ctx context.Context, ch *Chat, staff bool) (assignedFrame, error) {
+	f := assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, LastSeq: ch.LastSeq}
+	if ch.AgentID != "" {
+		f.Agent = s.agentRef(ctx, ch.AgentID)
+	}
+	if !staff {
+		return f, nil
+	}
+	v, err := s.store.Visitor(ctx, ch.VisitorID)
+	if err != nil {
+		return f, err
+	}
+	msgs, err := s.store.Messages(ctx, ch.ID, KindMessage, 0, 0)
+	if err != nil {
+		return f, err
+	}
+	notes, err := s.store.Messages(ctx, ch.ID, KindNote, 0, 0)
+	if err != nil {
+		return f, err
+	}
+	f.Visitor, f.Chat = v, ch
+	f.History = make([]messageFrame, len(msgs))
+	for i, m := range msgs {
+		f.History[i] = newMessageFrame(m)
+		f.LastSeq = m.Seq
+	}
+	f.Notes = make([]messageFrame, len(notes))
+	for i, m := range notes {
+		f.Notes[i] = newMessageFrame(m)
+		f.LastNote = m.Seq
+	}
+	return f, nil
+}
+
+func etaSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }

@@ -1,0 +1,263 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/chatd/chatd/assign"
+)
+
+// StaffStore is the durable state behind logins and staff accounts.
+type StaffStore interface {
+	CreateVisitor(ctx context.Context, v *Visitor) error
+	AgentByEmail(ctx context.Context, email string) (*Agent, error)
+	Agent(ctx context.Context, id string) (*Agent, error)
+	Agents(ctx context.Context) ([]*Agent, error)
+	CreateAgent(ctx context.Context, a *Agent) error
+	UpdateAgent(ctx context.Context, a *Agent) error
+	CreateSession(ctx context.Context, agentID string, ttl time.Duration) (string, error)
+	SessionAgent(ctx context.Context, token string) (*Agent, error)
+	DeleteSession(ctx context.Context, token string) error
+	DeleteAgentSessions(ctx context.Context, agentID string) error
+}
+
+// SessionCookie names the console's session cookie.
+const SessionCookie = "chatd_session"
+
+const staffKey = "chat.staff"
+
+// staffToken finds a staff credential: the session cookie, a bearer token,
+// or ?token= (browsers cannot set headers on a WebSocket).
+func staffToken(c echo.Context) string {
+	if h := c.Request().Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		return strings.TrimPrefix(h, "Bearer ")
+	}
+	if t := c.QueryParam("token"); t != "" {
+		return t
+	}
+	if ck, err := c.Cookie(SessionCookie); err == nil {
+		return ck.Value
+	}
+	return ""
+}
+
+func (s *Service) authStaff(c echo.Context) (*Agent, error) {
+	tok := staffToken(c)
+	if tok == "" {
+		return nil, Errorf(EUnauthorized, "log in first")
+	}
+	return s.staff.SessionAgent(c.Request().Context(), tok)
+}
+
+// RequireStaff admits logged-in staff with one of roles (any role when none
+// is given) and makes them available to handlers through StaffFrom.
+func (s *Service) RequireStaff(roles ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			a, err := s.authStaff(c)
+			if err != nil {
+				return err
+			}
+			if len(roles) > 0 && !slices.Contains(roles, a.Role) {
+				return Errorf(EForbidden, "this needs the %s role", strings.Join(roles, " or "))
+			}
+			c.Set(staffKey, a)
+			return next(c)
+		}
+	}
+}
+
+// StaffFrom returns the staff member RequireStaff admitted.
+func StaffFrom(c echo.Context) *Agent {
+	a, _ := c.Get(staffKey).(*Agent)
+	return a
+}
+
+// loginThrottled counts a failed login for this address and email in Redis,
+// so the limit holds across the cluster.
+func (s *Service) loginKey(c echo.Context, email string) string {
+	window := time.Now().Unix() / 900
+	return fmt.Sprintf("%slogin:%s:%s:%d", s.cfg.Prefix, c.RealIP(), strings.ToLower(email), window)
+}
+
+func (s *Service) login(c echo.Context) error {
+	var body struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := c.Bind(&body); err != nil || body.Email == "" || body.Password == "" {
+		return Errorf(EInvalid, "email and password are required")
+	}
+	ctx := c.Request().Context()
+	key := s.loginKey(c, body.Email)
+	if n, _ := s.rdb.Get(ctx, key).Int(); n >= s.cfg.LoginLimit {
+		return Errorf(ETooManyLogins, "too many failed logins; try again in 15 minutes")
+	}
+	a, err := s.staff.AgentByEmail(ctx, body.Email)
+	if err != nil && ErrorCode(err) != ENotFound {
+		return err
+	}
+	if a == nil || a.Disabled || !CheckPassword(a.PasswordHash, body.Password) {
+		pipe := s.rdb.TxPipeline()
+		pipe.Incr(ctx, key)
+		pipe.Expire(ctx, key, 16*time.Minute)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+		return Errorf(EUnauthorized, "wrong email or password")
+	}
+	tok, err := s.staff.CreateSession(ctx, a.ID, s.cfg.SessionTTL)
+	if err != nil {
+		return err
+	}
+	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: c.Scheme() == "https", MaxAge: int(s.cfg.SessionTTL.Seconds())})
+	return c.JSON(http.StatusOK, map[string]any{"token": tok, "agent": a})
+}
+
+func (s *Service) logout(c echo.Context) error {
+	if tok := staffToken(c); tok != "" {
+		if err := s.staff.DeleteSession(c.Request().Context(), tok); err != nil {
+			return err
+		}
+	}
+	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1})
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Service) me(c echo.Context) error { return c.JSON(http.StatusOK, StaffFrom(c)) }
+
+type agentBody struct {
+	Email    *string   `json:"email"`
+	Password *string   `json:"password"`
+	Name     *string   `json:"name"`
+	Units    *[]string `json:"units"`
+	MaxChats *int      `json:"max_chats"`
+	Role     *string   `json:"role"`
+	Disabled *bool     `json:"disabled"`
+}
+
+// apply copies the given fields onto a.
+func (b agentBody) apply(a *Agent) error {
+	if b.Email != nil {
+		a.Email = strings.TrimSpace(*b.Email)
+	}
+	if b.Name != nil {
+		a.Name = strings.TrimSpace(*b.Name)
+	}
+	if b.Units != nil {
+		a.Units = *b.Units
+	}
+	if b.MaxChats != nil {
+		a.MaxChats = *b.MaxChats
+	}
+	if b.Role != nil {
+		a.Role = *b.Role
+	}
+	if b.Disabled != nil {
+		a.Disabled = *b.Disabled
+	}
+	if b.Password != nil {
+		h, err := HashPassword(*b.Password)
+		if err != nil {
+			return err
+		}
+		a.PasswordHash = h
+	}
+	return nil
+}
+
+func (s *Service) createAgent(c echo.Context) error {
+	var body agentBody
+	if err := c.Bind(&body); err != nil {
+		return Errorf(EInvalid, "body must be a JSON object")
+	}
+	if body.Password == nil {
+		return Errorf(EInvalid, "password is required")
+	}
+	a := &Agent{Role: RoleAgent, MaxChats: 5}
+	if err := body.apply(a); err != nil {
+		return err
+	}
+	if err := ValidateAgent(a, s.cfg.Units); err != nil {
+		return err
+	}
+	if err := s.staff.CreateAgent(c.Request().Context(), a); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, a)
+}
+
+func (s *Service) listAgents(c echo.Context) error {
+	agents, err := s.staff.Agents(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	me := StaffFrom(c)
+	out := make([]*Agent, 0, len(agents))
+	for _, a := range agents {
+		if me.Role == RoleAdmin || slices.ContainsFunc(a.Units, me.Serves) {
+			out = append(out, a)
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out})
+}
+
+func (s *Service) updateAgent(c echo.Context) error {
+	ctx := c.Request().Context()
+	a, err := s.staff.Agent(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	var body agentBody
+	if err := c.Bind(&body); err != nil {
+		return Errorf(EInvalid, "body must be a JSON object")
+	}
+	if body.Email != nil && !strings.EqualFold(*body.Email, a.Email) {
+		return Errorf(EInvalid, "email cannot be changed")
+	}
+	before := *a
+	if err := body.apply(a); err != nil {
+		return err
+	}
+	if err := ValidateAgent(a, s.cfg.Units); err != nil {
+		return err
+	}
+	if err := s.staff.UpdateAgent(ctx, a); err != nil {
+		return err
+	}
+	if a.Disabled && !before.Disabled {
+		if err := s.staff.DeleteAgentSessions(ctx, a.ID); err != nil {
+			return err
+		}
+		s.disconnectAgent(ctx, a.ID)
+	} else if a.MaxChats != before.MaxChats || !slices.Equal(a.Units, before.Units) {
+		// The assigner learns the new capacity and units; a raise takes
+		// waiting chats at once.
+		as, err := s.assign.SetCapacity(ctx, a.ID, a.MaxChats)
+		if err != nil && !errorsIs(err, assign.ErrNotFound) {
+			return err
+		}
+		s.apply(ctx, as)
+	}
+	return c.JSON(http.StatusOK, a)
+}
+
+// disconnectAgent closes a disabled agent's sockets on this node and
+// takes them out of assignment.
+func (s *Service) disconnectAgent(ctx context.Context, agentID string) {
+	for _, c := range s.hub.all() {
+		if c.who.agent != nil && c.who.agent.ID == agentID {
+			c.close(4001, "account disabled")
+		}
+	}
+	if _, err := s.assign.SetPresence(ctx, assign.Agent{ID: agentID, MaxChats: 1}, assign.StatusOffline); err != nil {
+		s.log.Warn("disable presence", "agent", agentID, "err", err)
+	}
+}

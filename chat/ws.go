@@ -1,0 +1,243 @@
+package chat
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/coder/websocket"
+	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
+)
+
+// originAllowed checks a browser's Origin: none (not a browser), the
+// server's own host, or one listed in allowed ("*" allows any).
+func originAllowed(r *http.Request, allowed []string) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, a := range allowed {
+		if a == "*" || strings.EqualFold(strings.TrimRight(a, "/"), u.Scheme+"://"+u.Host) {
+			return true
+		}
+	}
+	return false
+}
+
+// visitorSocket serves GET /ws/visitor?token=T.
+func (s *Service) visitorSocket(c echo.Context) error {
+	r := c.Request()
+	id, err := s.signer.Visitor(r.URL.Query().Get("token"))
+	if err != nil {
+		return err
+	}
+	v, err := s.store.Visitor(r.Context(), id)
+	if err != nil {
+		if ErrorCode(err) == ENotFound {
+			return Errorf(EUnauthorized, "unknown visitor")
+		}
+		return err
+	}
+	if !originAllowed(r, s.cfg.AllowedOrigins) {
+		return Errorf(EBadOrigin, "origin %q may not open the visitor socket", r.Header.Get("Origin"))
+	}
+	return s.accept(c, principal{visitorID: v.ID}, v.Name)
+}
+
+// agentSocket serves GET /ws/agent for staff, same-origin only.
+func (s *Service) agentSocket(c echo.Context) error {
+	a, err := s.authStaff(c)
+	if err != nil {
+		return err
+	}
+	if !originAllowed(c.Request(), nil) {
+		return Errorf(EBadOrigin, "the agent socket is same-origin only")
+	}
+	return s.accept(c, principal{agent: a}, a.Name)
+}
+
+// accept upgrades the request and serves the connection until it ends. It
+// always returns nil after the upgrade: the connection is no longer HTTP.
+func (s *Service) accept(c echo.Context, who principal, name string) error {
+	select {
+	case <-s.closing:
+		return Errorf(EUnavailable, "server shutting down")
+	default:
+	}
+	ws, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
+	if err != nil {
+		return nil
+	}
+	// JSON may escape each byte of text into up to six.
+	ws.SetReadLimit(int64(6*s.cfg.MaxMessageBytes + 4096))
+	s.wg.Add(1)
+	defer s.wg.Done()
+	s.serve(context.WithoutCancel(c.Request().Context()), ws, who, name, c.RealIP())
+	return nil
+}
+
+func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who principal, name, ip string) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c := &conn{
+		svc: s, ws: ws, who: who, ip: ip, visitorName: name,
+		send: make(chan item, s.cfg.SendQueue), done: make(chan struct{}),
+		limiter: rate.NewLimiter(s.cfg.FrameRate, s.cfg.FrameBurst),
+		log:     s.log.With("who", who.key()), chats: map[string]*chatState{},
+		allowed: map[string]bool{}, channels: map[string]struct{}{},
+	}
+	s.hub.add(c)
+	writerDone := make(chan struct{})
+	go func() { defer close(writerDone); c.writeLoop(ctx) }()
+	go c.keepalive(ctx, s.cfg.PingEvery, s.cfg.PingTimeout)
+	if err := s.greet(ctx, c); err != nil {
+		c.log.Warn("greet", "err", err)
+		c.close(websocket.StatusTryAgainLater, "try again later")
+	} else if err := c.readLoop(ctx); err != nil {
+		c.log.Debug("read", "err", err)
+	}
+	c.close(websocket.StatusNormalClosure, "")
+	cancel()
+	<-writerDone
+	s.hub.remove(c)
+	if who.agent != nil && s.hub.agentConns(who.agent.ID) == 0 {
+		dctx, dcancel := context.WithTimeout(context.Background(), 5e9)
+		if err := s.assign.Disconnected(dctx, who.agent.ID); err != nil {
+			s.log.Warn("disconnected", "agent", who.agent.ID, "err", err)
+		}
+		dcancel()
+	}
+}
+
+// greet subscribes the connection to its own channels and sends hello
+// with the chats it follows, then where each stands.
+func (s *Service) greet(ctx context.Context, c *conn) error {
+	hello := helloFrame{Type: THello, Units: s.cfg.Units, MaxBytes: s.cfg.MaxMessageBytes}
+	var chats []*Chat
+	var extra [][]byte
+	if a := c.who.agent; a != nil {
+		if err := s.hub.subscribe(ctx, s.hub.agentChannel(a.ID), c); err != nil {
+			return err
+		}
+		for _, u := range a.Units {
+			if err := s.hub.subscribe(ctx, s.hub.unitChannel(u), c); err != nil {
+				return err
+			}
+		}
+		var err error
+		if chats, err = s.store.AgentChats(ctx, a.ID); err != nil {
+			return err
+		}
+		hello.Role, hello.Agent, hello.Chats = a.Role, a, chats
+		if hello.Chats == nil {
+			hello.Chats = []*Chat{}
+		}
+		if err := s.heartbeatOne(ctx, a.ID); err != nil {
+			return err
+		}
+		for _, u := range a.Units {
+			s.onQueueChanged(u, nil)
+		}
+	} else {
+		if err := s.hub.subscribe(ctx, s.hub.visitorChannel(c.who.visitorID), c); err != nil {
+			return err
+		}
+		hello.Role, hello.VisitorID = "visitor", c.who.visitorID
+		ch, err := s.store.OpenChat(ctx, c.who.visitorID)
+		switch {
+		case err == nil:
+			hello.Chat, chats = ch, []*Chat{ch}
+			var f any
+			if ch.Status == StatusQueued {
+				f, err = s.queuedFrame(ctx, ch)
+			} else {
+				f, err = s.assignedFrame(ctx, ch, false)
+			}
+			if err != nil {
+				return err
+			}
+			extra = append(extra, encode(f))
+		case ErrorCode(err) != ENotFound:
+			return err
+		}
+	}
+	if len(chats) > 0 {
+		c.enqueue(item{attach: chats})
+	}
+	c.reply(encode(hello))
+	for _, f := range extra {
+		c.reply(f)
+	}
+	return nil
+}
+
+// heartbeatOne marks a reconnecting agent alive at once, so their chats
+// are not requeued while the grace period runs.
+func (s *Service) heartbeatOne(ctx context.Context, agentID string) error {
+	return s.assign.Heartbeat(ctx, agentID)
+}
+
+// createVisitor serves POST /api/v1/visitors.
+func (s *Service) createVisitor(c echo.Context) error {
+	var body struct {
+		Name  string `json:"name"`
+		Email string `json:"email"`
+	}
+	if c.Request().ContentLength != 0 {
+		if err := c.Bind(&body); err != nil {
+			return Errorf(EInvalid, "body must be a JSON object")
+		}
+	}
+	if len(body.Name) > 100 || len(body.Email) > 254 || (body.Email != "" && !strings.Contains(body.Email, "@")) {
+		return Errorf(EInvalid, "name or email is not valid")
+	}
+	if !s.ipAllow(c.RealIP()) {
+		return Errorf(ERateLimited, "too many requests")
+	}
+	v := &Visitor{Name: strings.TrimSpace(body.Name), Email: strings.TrimSpace(body.Email)}
+	if err := s.staff.CreateVisitor(c.Request().Context(), v); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]string{"visitor_id": v.ID, "token": s.signer.VisitorToken(v.ID)})
+}
+
+// units serves GET /api/v1/units: the units and whether each has an agent
+// online now (the widget offers the written channel when none has).
+func (s *Service) units(c echo.Context) error {
+	type unit struct {
+		Name   string `json:"name"`
+		Online int    `json:"agents_online"`
+	}
+	out := make([]unit, 0, len(s.cfg.Units))
+	for _, u := range s.cfg.Units {
+		n, err := s.assign.Available(c.Request().Context(), u)
+		if err != nil {
+			return err
+		}
+		out = append(out, unit{u, n})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"units": out})
+}
+
+// Register mounts the chat routes.
+func (s *Service) Register(e *echo.Echo) {
+	e.POST("/api/v1/visitors", s.createVisitor)
+	e.GET("/api/v1/units", s.units)
+	e.GET("/ws/visitor", s.visitorSocket)
+	e.GET("/ws/agent", s.agentSocket)
+	e.POST("/api/v1/auth/login", s.login)
+	e.POST("/api/v1/auth/logout", s.logout)
+	e.GET("/api/v1/auth/me", s.me, s.RequireStaff())
+	e.POST("/api/v1/agents", s.createAgent, s.RequireStaff(RoleAdmin))
+	e.GET("/api/v1/agents", s.listAgents, s.RequireStaff(RoleAdmin, RoleSupervisor))
+	e.PATCH("/api/v1/agents/:id", s.updateAgent, s.RequireStaff(RoleAdmin))
+}
