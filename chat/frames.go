@@ -110,16 +110,16 @@ type queuedFrame struct {
 }
 
 type assignedFrame struct {
-	Type      string         `json:"type"`
-	ChatID    string         `json:"chat_id"`
-	Unit      string         `json:"unit"`
-	Agent     agentRef       `json:"agent"`
-	Visitor   *Visitor       `json:"visitor,omitempty"`
-	Chat      *Chat          `json:"chat,omitempty"`
-	History   []messageFrame `json:"history,omitempty"`
-	Notes     []messageFrame `json:"notes,omitempty"`
-	LastSeq   int64          `json:"last_seq"`
-	LastNote  int64          `json:"last_note,omitempty"`
+	Type     string         `json:"type"`
+	ChatID   string         `json:"chat_id"`
+	Unit     string         `json:"unit"`
+	Agent    agentRef       `json:"agent"`
+	Visitor  *Visitor       `json:"visitor,omitempty"`
+	Chat     *Chat          `json:"chat,omitempty"`
+	History  []messageFrame `json:"history,omitempty"`
+	Notes    []messageFrame `json:"notes,omitempty"`
+	LastSeq  int64          `json:"last_seq"`
+	LastNote int64          `json:"last_note,omitempty"`
 }
 
 type transferredFrame struct {

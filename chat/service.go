@@ -140,9 +140,9 @@ type Service struct {
 	ipMu     sync.Mutex
 	ipLimits map[string]*ipLimit
 
-	posMu    sync.Mutex
-	lastPos  map[string]int // chat -> position last told to this node's visitors
-	refresh  map[string]bool
+	posMu   sync.Mutex
+	lastPos map[string]int // chat -> position last told to this node's visitors
+	refresh map[string]bool
 
 	wg      sync.WaitGroup // connections: Shutdown waits for them
 	loops   sync.WaitGroup // background loops: they end with Run's context
