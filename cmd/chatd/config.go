@@ -33,6 +33,8 @@ type Config struct {
 	LogLevel            string
 	ShutdownTimeout     time.Duration
 	SessionTTL          time.Duration
+	RateConn            int
+	RateIP              int
 }
 
 // env describes one variable: its name, default and how to parse it.
@@ -109,6 +111,8 @@ func (c *Config) vars() []env {
 			return fmt.Errorf("want debug, info, warn or error, got %q", v)
 		}},
 		{"CHAT_SHUTDOWN_TIMEOUT", "15s", "how long a stopping server waits for requests and sockets", dur(&c.ShutdownTimeout)},
+		{"CHAT_RATE_CONN_PER_SEC", "50", "frames per second one connection may send (bursts of twice that)", num(&c.RateConn, 1)},
+		{"CHAT_RATE_IP_PER_SEC", "500", "frames and requests per second one client address may send (bursts of twice that)", num(&c.RateIP, 1)},
 		{"CHAT_SESSION_TTL", "720h", "how long a staff login lasts", dur(&c.SessionTTL)},
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/time/rate"
 
 	"github.com/chatd/chatd/assign"
 	"github.com/chatd/chatd/chat"
@@ -86,6 +87,7 @@ func (s *server) startChat(ctx context.Context) error {
 	s.chat = chat.New(chat.Config{
 		Units: s.cfg.Units, MaxMessageBytes: s.cfg.MaxMessageBytes, AllowedOrigins: s.cfg.AllowedOrigins,
 		Prefix: s.cfg.RedisPrefix, SessionTTL: s.cfg.SessionTTL, Writers: writers,
+		FrameRate: rate.Limit(s.cfg.RateConn), FrameBurst: 2 * s.cfg.RateConn, IPRate: rate.Limit(s.cfg.RateIP), IPBurst: 2 * s.cfg.RateIP,
 	}, chat.Deps{Store: s.db, Staff: s.db, Assigner: s.assign, Classifier: classifier, Redis: s.rdb, Signer: chat.NewSigner(secret), Log: s.log})
 	s.reg.MustRegister(s.chat.Collectors()...)
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
