@@ -55,14 +55,14 @@ type chatState struct {
 
 // conn is one WebSocket. Two goroutines serve it: the reader (the
 // handler's own goroutine) handles client frames in order; the writer
-// drains send. Both end when the socket closes or the node shuts down;
+// drains the outbox. Both end when the socket closes or the node shuts down;
 // close is idempotent.
 type conn struct {
 	svc     *Service
 	ws      *websocket.Conn
 	who     principal
 	ip      string
-	send    chan item
+	out     outbox
 	done    chan struct{}
 	once    sync.Once
 	limiter *rate.Limiter
@@ -96,13 +96,46 @@ func (c *conn) isStaff() bool { return c.who.agent != nil }
 func (c *conn) deliver(e *envelope) { c.enqueue(item{env: e}) }
 
 func (c *conn) enqueue(it item) {
-	select {
-	case c.send <- it:
-	case <-c.done:
-	default:
+	if !c.out.push(it) {
 		c.svc.metrics.slowClosed.Inc()
 		go c.close(websocket.StatusTryAgainLater, "slow consumer: send queue full")
 	}
+}
+
+// outbox is a connection's queue of frames to write. Unlike a buffered
+// channel it holds memory only for what is waiting, which keeps an idle
+// connection small; past max items the connection is too slow and is cut.
+type outbox struct {
+	mu     sync.Mutex
+	items  []item
+	max    int
+	notify chan struct{} // one pending wake-up for the writer
+}
+
+func newOutbox(max int) outbox { return outbox{max: max, notify: make(chan struct{}, 1)} }
+
+func (o *outbox) push(it item) bool {
+	o.mu.Lock()
+	if len(o.items) >= o.max {
+		o.mu.Unlock()
+		return false
+	}
+	o.items = append(o.items, it)
+	o.mu.Unlock()
+	select {
+	case o.notify <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take returns everything waiting and empties the queue.
+func (o *outbox) take() []item {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	items := o.items
+	o.items = nil
+	return items
 }
 
 func (c *conn) reply(b []byte) { c.enqueue(item{raw: b}) }
@@ -153,6 +186,8 @@ func (c *conn) readLoop(ctx context.Context) error {
 func (c *conn) writeLoop(ctx context.Context) {
 	window := time.NewTimer(c.svc.cfg.ResumeWindow)
 	defer window.Stop()
+	ping := time.NewTicker(c.svc.cfg.PingEvery)
+	defer ping.Stop()
 	for {
 		var err error
 		select {
@@ -166,13 +201,22 @@ func (c *conn) writeLoop(ctx context.Context) {
 					}
 				}
 			}
-		case it := <-c.send:
-			err = c.process(ctx, it)
+		case <-c.out.notify:
+			for _, it := range c.out.take() {
+				if err = c.process(ctx, it); err != nil {
+					break
+				}
+			}
+		case <-ping.C:
+			go c.ping(ctx)
 		}
-		if err != nil {
+		var werr *writeError
+		if errors.As(err, &werr) {
 			c.log.Debug("write", "err", err)
 			c.close(websocket.StatusInternalError, "write failed")
 			return
+		} else if err != nil {
+			c.log.Warn("prepare frames", "err", err)
 		}
 	}
 }
@@ -208,8 +252,19 @@ func (c *conn) attachChats(ctx context.Context, chats []*Chat) error {
 func (c *conn) write(ctx context.Context, b []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageText, b)
+	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		return &writeError{err}
+	}
+	return nil
 }
+
+// writeError is a failed socket write: the connection is finished. Other
+// errors while preparing frames (a store or Redis hiccup) are logged and
+// the connection goes on.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "write: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
 
 func (c *conn) process(ctx context.Context, it item) error {
 	switch {
@@ -317,7 +372,7 @@ func (c *conn) writeState(ctx context.Context, ch *Chat) error {
 	switch ch.Status {
 	case StatusQueued:
 		f, err := c.svc.queuedFrame(ctx, ch)
-		if err != nil {
+		if err != nil || f.Position == 0 { // 0: assigned meanwhile; chat.assigned follows
 			return err
 		}
 		return c.write(ctx, encode(f))
@@ -380,25 +435,12 @@ func (c *conn) replay(ctx context.Context, chatID string, afterSeq, afterNote in
 	return nil
 }
 
-// keepalive pings until the connection ends; a peer that does not answer
-// within the timeout is disconnected.
-func (c *conn) keepalive(ctx context.Context, every, timeout time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			pctx, cancel := context.WithTimeout(ctx, timeout)
-			err := c.ws.Ping(pctx)
-			cancel()
-			if err != nil {
-				c.close(websocket.StatusPolicyViolation, "keepalive timeout")
-				return
-			}
-		}
+// ping checks that the peer still answers; one that does not within the
+// timeout is disconnected.
+func (c *conn) ping(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, c.svc.cfg.PingTimeout)
+	defer cancel()
+	if err := c.ws.Ping(ctx); err != nil {
+		c.close(websocket.StatusPolicyViolation, "keepalive timeout")
 	}
 }

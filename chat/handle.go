@@ -124,12 +124,14 @@ func (s *Service) start(ctx context.Context, c *conn, f *inFrame) error {
 		return nil
 	}
 	s.metrics.started.WithLabelValues(unit).Inc()
-	if err := s.hub.publish(ctx, s.hub.visitorChannel(v.ID), &envelope{Kind: evJoin, Chat: ch.ID}); err != nil {
-		return err
-	}
 	as, err := s.assign.Enqueue(ctx, ch.ID, unit, priority)
 	if err != nil {
 		return fmt.Errorf("enqueue: %w", err)
+	}
+	// Every tab of the visitor follows the chat, then the assignment is
+	// told: a tab that joins after it reads the chat as active.
+	if err := s.hub.publish(ctx, s.hub.visitorChannel(v.ID), &envelope{Kind: evJoin, Chat: ch.ID}); err != nil {
+		return err
 	}
 	s.apply(ctx, as)
 	s.queueChanged(ctx, unit)

@@ -90,7 +90,7 @@ func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who principal, 
 	defer cancel()
 	c := &conn{
 		svc: s, ws: ws, who: who, ip: ip, visitorName: name,
-		send: make(chan item, s.cfg.SendQueue), done: make(chan struct{}),
+		out: newOutbox(s.cfg.SendQueue), done: make(chan struct{}),
 		limiter: rate.NewLimiter(s.cfg.FrameRate, s.cfg.FrameBurst),
 		log:     s.log.With("who", who.key()), chats: map[string]*chatState{},
 		allowed: map[string]bool{}, channels: map[string]struct{}{},
@@ -98,7 +98,6 @@ func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who principal, 
 	s.hub.add(c)
 	writerDone := make(chan struct{})
 	go func() { defer close(writerDone); c.writeLoop(ctx) }()
-	go c.keepalive(ctx, s.cfg.PingEvery, s.cfg.PingTimeout)
 	if err := s.greet(ctx, c); err != nil {
 		c.log.Warn("greet", "err", err)
 		c.close(websocket.StatusTryAgainLater, "try again later")
