@@ -16,8 +16,8 @@ var errSeqConflict = errors.New("sequence moved under the batch")
 
 // AppendBatch stores a batch of messages in one transaction (group commit):
 // one query finds client_ids seen before, one reads the chats, one
-// compare-and-set update advances every chat's sequence, and one insert each
-// writes the messages and the client_ids. Sequences stay gapless and equal
+// compare-and-set update advances every chat's sequence, and one insert
+// writes the messages. Sequences stay gapless and equal
 // on every node: a concurrent writer on another node makes the
 // compare-and-set miss, and the batch is retried. Results are in request
 // order.
@@ -41,7 +41,8 @@ func (db *DB) AppendBatch(ctx context.Context, reqs []chat.AppendRequest) []chat
 	return res
 }
 
-type reqKey struct{ principal, clientID string }
+// reqKey identifies a message by its chat and the client's id for it.
+type reqKey struct{ chatID, clientID string }
 
 type chatSeq struct {
 	ID        string  `db:"id"`
@@ -72,9 +73,9 @@ func (db *DB) appendOnce(ctx context.Context, reqs []chat.AppendRequest, res []c
 	}
 	t := now()
 	firstOf := make(map[reqKey]int, len(reqs))
-	var msgArgs, reqArgs []any
+	var msgArgs []any
 	for i, r := range reqs {
-		k := reqKey{r.Principal, r.ClientID}
+		k := reqKey{r.ChatID, r.ClientID}
 		if p, ok := prior[k]; ok {
 			res[i] = chat.AppendResult{Duplicate: true, Message: chat.Message{ChatID: p.ChatID, Seq: p.Seq, Kind: r.Kind}}
 			continue
@@ -98,44 +99,39 @@ func (db *DB) appendOnce(ctx context.Context, reqs []chat.AppendRequest, res []c
 			seq = c.newSeq
 		}
 		res[i].Message = chat.Message{ChatID: r.ChatID, Kind: r.Kind, Seq: seq, From: r.From, Text: r.Text, At: msTime(t)}
-		msgArgs = append(msgArgs, r.ChatID, r.Kind, seq, r.From.Kind, r.From.ID, r.From.Name, r.Text, t)
-		reqArgs = append(reqArgs, r.Principal, r.ClientID, r.ChatID, seq, t)
+		msgArgs = append(msgArgs, r.ChatID, r.Kind, seq, r.From.Kind, r.From.ID, r.From.Name, r.Text, r.ClientID, t)
 	}
 	if len(msgArgs) == 0 {
 		return tx.Commit()
 	}
-	if err := db.advance(ctx, tx, chats, t); err != nil {
+	if err := db.advance(ctx, tx, chats); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, db.rebind("INSERT INTO messages (chat_id, kind, seq, sender_kind, sender_id, sender_name, text, created_at) VALUES "+
-		placeholders(len(msgArgs)/8, 8)), msgArgs...); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, db.rebind("INSERT INTO requests (principal, client_id, chat_id, seq, created_at) VALUES "+
-		placeholders(len(reqArgs)/5, 5)), reqArgs...); err != nil {
+	if _, err := tx.ExecContext(ctx, db.rebind("INSERT INTO messages (chat_id, kind, seq, sender_kind, sender_id, sender_name, text, client_id, created_at) VALUES "+
+		placeholders(len(msgArgs)/9, 9)), msgArgs...); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// priorRequests finds the batch's client_ids already applied.
+// priorRequests finds the batch's messages already stored, by chat and
+// client_id.
 func (db *DB) priorRequests(ctx context.Context, tx *sqlx.Tx, reqs []chat.AppendRequest) (map[reqKey]prior, error) {
 	args := make([]any, 0, 2*len(reqs))
 	for _, r := range reqs {
-		args = append(args, r.Principal, r.ClientID)
+		args = append(args, r.ChatID, r.ClientID)
 	}
 	var rows []struct {
-		Principal string `db:"principal"`
-		ClientID  string `db:"client_id"`
+		ClientID string `db:"client_id"`
 		prior
 	}
-	if err := tx.SelectContext(ctx, &rows, db.rebind("SELECT principal, client_id, chat_id, seq FROM requests WHERE (principal, client_id) IN ("+
+	if err := tx.SelectContext(ctx, &rows, db.rebind("SELECT chat_id, client_id, seq FROM messages WHERE (chat_id, client_id) IN ("+
 		placeholders(len(reqs), 2)+")"), args...); err != nil {
 		return nil, err
 	}
 	out := make(map[reqKey]prior, len(rows))
 	for _, r := range rows {
-		out[reqKey{r.Principal, r.ClientID}] = r.prior
+		out[reqKey{r.ChatID, r.ClientID}] = r.prior
 	}
 	return out, nil
 }
@@ -170,7 +166,9 @@ func (db *DB) lockChats(ctx context.Context, tx *sqlx.Tx, reqs []chat.AppendRequ
 }
 
 // advance moves every touched chat's sequences in one compare-and-set.
-func (db *DB) advance(ctx context.Context, tx *sqlx.Tx, chats map[string]*chatSeq, t int64) error {
+// Only the sequence columns change, none of them indexed, so PostgreSQL
+// can update the row in place; a chat's last activity is its close time.
+func (db *DB) advance(ctx context.Context, tx *sqlx.Tx, chats map[string]*chatSeq) error {
 	var seqCase, noteCase, where strings.Builder
 	var seqArgs, noteArgs, whereArgs []any
 	n := 0
@@ -190,8 +188,8 @@ func (db *DB) advance(ctx context.Context, tx *sqlx.Tx, chats map[string]*chatSe
 		n++
 	}
 	q := "UPDATE chats SET last_seq = CASE id" + seqCase.String() + " ELSE last_seq END, last_note = CASE id" + noteCase.String() +
-		" ELSE last_note END, last_activity_at = ? WHERE " + where.String()
-	args := slices.Concat(seqArgs, noteArgs, []any{t}, whereArgs)
+		" ELSE last_note END WHERE " + where.String()
+	args := slices.Concat(seqArgs, noteArgs, whereArgs)
 	r, err := tx.ExecContext(ctx, db.rebind(q), args...)
 	if err != nil {
 		return err

@@ -161,8 +161,8 @@ func (db *DB) StartChat(ctx context.Context, r chat.StartRequest) (c *chat.Chat,
 			VALUES (?, ?, ?, 'queued', ?, 1, ?, ?)`), id, r.Visitor.ID, r.Unit, r.Priority, t, t); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO messages (chat_id, kind, seq, sender_kind, sender_id, sender_name, text, created_at)
-			VALUES (?, 'message', 1, 'visitor', ?, ?, ?, ?)`), id, r.Visitor.ID, r.Visitor.Name, r.Text, t); err != nil {
+		if _, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO messages (chat_id, kind, seq, sender_kind, sender_id, sender_name, text, client_id, created_at)
+			VALUES (?, 'message', 1, 'visitor', ?, ?, ?, ?, ?)`), id, r.Visitor.ID, r.Visitor.Name, r.Text, r.ClientID, t); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, db.rebind("INSERT INTO requests (principal, client_id, chat_id, seq, created_at) VALUES (?, ?, ?, 1, ?)"),

@@ -101,10 +101,17 @@ func parseURL(raw string) (engine Engine, driver, dsn string, err error) {
 	case raw == "":
 		return sqliteDSN(DefaultSQLitePath)
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
-		if _, err := url.Parse(raw); err != nil {
+		u, err := url.Parse(raw)
+		if err != nil {
 			return "", "", "", fmt.Errorf("database url: %w", err)
 		}
-		return Postgres, "pgx", raw, nil
+		// Batched statements vary in length: send each in one round trip
+		// instead of preparing and caching every shape.
+		if q := u.Query(); q.Get("default_query_exec_mode") == "" {
+			q.Set("default_query_exec_mode", "exec")
+			u.RawQuery = q.Encode()
+		}
+		return Postgres, "pgx", u.String(), nil
 	case strings.HasPrefix(raw, "sqlite://"):
 		return sqliteDSN(strings.TrimPrefix(raw, "sqlite://"))
 	case strings.HasPrefix(raw, "sqlite:"):

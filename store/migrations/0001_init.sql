@@ -69,11 +69,15 @@ CREATE TABLE messages (
     sender_id   TEXT NOT NULL,
     sender_name TEXT NOT NULL,
     text        TEXT NOT NULL,
+    client_id   TEXT NOT NULL,
     created_at  BIGINT NOT NULL,
     PRIMARY KEY (chat_id, kind, seq)
 );
+-- A resent client_id finds its message here: same seq, nothing stored twice.
+CREATE UNIQUE INDEX messages_client ON messages(chat_id, client_id);
 
--- Client request ids already applied: a resent client_id gets the stored answer.
+-- Client request ids of state changes other than messages, already applied:
+-- a resent client_id gets the stored answer.
 CREATE TABLE requests (
     principal  TEXT NOT NULL,
     client_id  TEXT NOT NULL,

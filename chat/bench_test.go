@@ -1,0 +1,47 @@
+package chat
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func BenchmarkDecodeFrame(b *testing.B) {
+	data := []byte(`{"type":"message","client_id":"0d6c1b3e-8a4f-4f43-9d0e-7c1f0f4f6a11","chat_id":"5b0e8a52-53c4-4b8e-9f0b-2d9f1c7c2f10","text":"hello, I cannot log in to my account since yesterday"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		var f inFrame
+		if err := json.Unmarshal(data, &f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncodeMessage(b *testing.B) {
+	m := Message{ChatID: "5b0e8a52-53c4-4b8e-9f0b-2d9f1c7c2f10", Kind: KindMessage, Seq: 42,
+		From: Sender{Kind: FromAgent, ID: "a1", Name: "Ece"}, Text: "Merhaba, size nasıl yardımcı olabilirim?", At: time.Now()}
+	b.ReportAllocs()
+	for b.Loop() {
+		e := &envelope{Kind: evFrame, Chat: m.ChatID, Seq: m.Seq, Frame: encode(newMessageFrame(m))}
+		_ = e.marshal()
+	}
+}
+
+func BenchmarkEnvelopeRoundTrip(b *testing.B) {
+	e := &envelope{Kind: evFrame, Chat: "5b0e8a52-53c4-4b8e-9f0b-2d9f1c7c2f10", Seq: 42, Frame: []byte(`{"type":"message","text":"x"}`)}
+	payload := e.marshal()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := unmarshalEnvelope(payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMaskCards(b *testing.B) {
+	text := "my card is 4111 1111 1111 1111 and order 123456 placed on 2026-11-23"
+	b.ReportAllocs()
+	for b.Loop() {
+		MaskCards(text)
+	}
+}
