@@ -1,0 +1,72 @@
+package main
+
+import (
+	"net/http"
+	"testing"
+)
+
+func TestLoginThrottleAndStaffAPI(t *testing.T) {
+	n := startNode(t, clusterVars(t))
+	var e errorBody
+	for i := 0; i < 10; i++ {
+		if code := api(t, "POST", n.url+"/api/v1/auth/login", "", map[string]string{"email": "admin@example.com", "password": "wrong"}, &e); code != 401 || e.Error.Code != "unauthorized" {
+			t.Fatalf("attempt %d: %d %+v", i, code, e)
+		}
+	}
+	// Past the limit even the right password is refused for a while.
+	if code := api(t, "POST", n.url+"/api/v1/auth/login", "", map[string]string{"email": "admin@example.com", "password": "admin-password"}, &e); code != 429 || e.Error.Code != "too_many_attempts" {
+		t.Fatalf("after 10 failures: %d %+v", code, e)
+	}
+
+	n2 := startNode(t, clusterVars(t))
+	admin := login(t, n2, "admin@example.com", "admin-password")
+	var created map[string]any
+	body := map[string]any{"email": "sup@example.com", "password": "supervisor-pw", "name": "Sena", "units": []string{"account"}, "max_chats": 3, "role": "supervisor"}
+	if code := api(t, "POST", n2.url+"/api/v1/agents", admin, body, &created); code != 201 || created["password_hash"] != nil {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	sup := login(t, n2, "sup@example.com", "supervisor-pw")
+	tests := []struct {
+		name, method, path, token string
+		body                      any
+		want                      int
+		code                      string
+	}{
+		{"no token", "GET", "/api/v1/agents", "", nil, 401, "unauthorized"},
+		{"bad token", "GET", "/api/v1/agents", "s_nope", nil, 401, "unauthorized"},
+		{"supervisor cannot create", "POST", "/api/v1/agents", sup, body, 403, "forbidden"},
+		{"duplicate email", "POST", "/api/v1/agents", admin, body, 409, "conflict"},
+		{"unknown unit", "POST", "/api/v1/agents", admin, map[string]any{"email": "x@example.com", "password": "password-1", "name": "X", "units": []string{"sales"}, "max_chats": 3}, 400, "unknown_unit"},
+		{"short password", "POST", "/api/v1/agents", admin, map[string]any{"email": "y@example.com", "password": "short", "name": "Y", "units": []string{"general"}, "max_chats": 3}, 400, "invalid_request"},
+		{"capacity out of range", "PATCH", "/api/v1/agents/" + created["id"].(string), admin, map[string]any{"max_chats": 0}, 400, "invalid_request"},
+		{"no such agent", "PATCH", "/api/v1/agents/nope", admin, map[string]any{"max_chats": 2}, 404, "not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e errorBody
+			if code := api(t, tt.method, n2.url+tt.path, tt.token, tt.body, &e); code != tt.want || e.Error.Code != tt.code {
+				t.Fatalf("%d %+v, want %d %s", code, e, tt.want, tt.code)
+			}
+		})
+	}
+	var list struct{ Items []map[string]any }
+	if code := api(t, "GET", n2.url+"/api/v1/agents", sup, nil, &list); code != 200 || len(list.Items) != 2 {
+		t.Fatalf("supervisor list: %d %v", code, list) // admin (all units) and the supervisor
+	}
+	var patched map[string]any
+	if code := api(t, "PATCH", n2.url+"/api/v1/agents/"+created["id"].(string), admin, map[string]any{"max_chats": 7, "disabled": true}, &patched); code != 200 || patched["max_chats"] != 7.0 || patched["disabled"] != true {
+		t.Fatalf("patch: %d %v", code, patched)
+	}
+	if code := api(t, "GET", n2.url+"/api/v1/auth/me", sup, nil, nil); code != 401 {
+		t.Fatalf("disabled supervisor's session still works: %d", code)
+	}
+	req, _ := http.NewRequest("POST", n2.url+"/api/v1/auth/logout", nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 204 {
+		t.Fatalf("logout: %v %v", resp, err)
+	}
+	if code := api(t, "GET", n2.url+"/api/v1/auth/me", admin, nil, nil); code != 401 {
+		t.Fatalf("token works after logout: %d", code)
+	}
+}
