@@ -72,6 +72,7 @@ type Config struct {
 	FrameBurst      int           // default 100
 	IPRate          rate.Limit    // frames per second per client address, default 500
 	IPBurst         int           // default 1000
+	ConnsPerIP      int           // open sockets per client address on one node, default 1000
 	HeartbeatEvery  time.Duration // default 5s
 	SweepEvery      time.Duration // default 1s
 	SessionTTL      time.Duration // staff login lifetime, default 30 days
@@ -99,6 +100,7 @@ func (c Config) withDefaults() Config {
 	def(&c.SendQueue, 512)
 	def(&c.FrameBurst, 100)
 	def(&c.IPBurst, 1000)
+	def(&c.ConnsPerIP, 1000)
 	def(&c.Writers, 1)
 	def(&c.MaxBatch, 256)
 	defd(&c.PingEvery, 25*time.Second)
@@ -139,6 +141,7 @@ type Service struct {
 
 	ipMu     sync.Mutex
 	ipLimits map[string]*ipLimit
+	ipConns  map[string]int
 
 	posMu   sync.Mutex
 	lastPos map[string]int // chat -> position last told to this node's visitors
@@ -171,7 +174,7 @@ func New(cfg Config, d Deps) *Service {
 	cfg = cfg.withDefaults()
 	s := &Service{
 		cfg: cfg, store: d.Store, staff: d.Staff, rdb: d.Redis, assign: d.Assigner, classify: d.Classifier, events: d.Events, signer: d.Signer,
-		log: d.Log, metrics: newMetrics(), ipLimits: map[string]*ipLimit{}, lastPos: map[string]int{},
+		log: d.Log, metrics: newMetrics(), ipLimits: map[string]*ipLimit{}, ipConns: map[string]int{}, lastPos: map[string]int{},
 		refresh: map[string]bool{}, closing: make(chan struct{}),
 	}
 	s.hub = newHub(d.Redis, cfg.Prefix, d.Log)
@@ -279,6 +282,25 @@ func (s *Service) ipAllow(ip string) bool {
 	}
 	l.seen = time.Now()
 	return l.lim.Allow()
+}
+
+// holdConn counts an open socket of ip; false when ip has too many.
+func (s *Service) holdConn(ip string) bool {
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	if s.ipConns[ip] >= s.cfg.ConnsPerIP {
+		return false
+	}
+	s.ipConns[ip]++
+	return true
+}
+
+func (s *Service) releaseConn(ip string) {
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	if s.ipConns[ip]--; s.ipConns[ip] <= 0 {
+		delete(s.ipConns, ip)
+	}
 }
 
 func (s *Service) pruneIPLimits() {

@@ -73,6 +73,11 @@ func (s *Service) accept(c echo.Context, who principal, name string) error {
 		return Errorf(EUnavailable, "server shutting down")
 	default:
 	}
+	ip := c.RealIP()
+	if !s.holdConn(ip) {
+		return Errorf(ERateLimited, "too many open connections from %s", ip)
+	}
+	defer s.releaseConn(ip)
 	ws, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		return nil
@@ -81,7 +86,7 @@ func (s *Service) accept(c echo.Context, who principal, name string) error {
 	ws.SetReadLimit(int64(6*s.cfg.MaxMessageBytes + 4096))
 	s.wg.Add(1)
 	defer s.wg.Done()
-	s.serve(context.WithoutCancel(c.Request().Context()), ws, who, name, c.RealIP())
+	s.serve(context.WithoutCancel(c.Request().Context()), ws, who, name, ip)
 	return nil
 }
 

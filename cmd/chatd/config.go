@@ -35,6 +35,7 @@ type Config struct {
 	SessionTTL          time.Duration
 	RateConn            int
 	RateIP              int
+	ConnsPerIP          int
 }
 
 // env describes one variable: its name, default and how to parse it.
@@ -113,6 +114,7 @@ func (c *Config) vars() []env {
 		{"CHAT_SHUTDOWN_TIMEOUT", "15s", "how long a stopping server waits for requests and sockets", dur(&c.ShutdownTimeout)},
 		{"CHAT_RATE_CONN_PER_SEC", "50", "frames per second one connection may send (bursts of twice that)", num(&c.RateConn, 1)},
 		{"CHAT_RATE_IP_PER_SEC", "500", "frames and requests per second one client address may send (bursts of twice that)", num(&c.RateIP, 1)},
+		{"CHAT_CONNS_PER_IP", "1000", "open WebSockets one client address may hold on one node", num(&c.ConnsPerIP, 1)},
 		{"CHAT_SESSION_TTL", "720h", "how long a staff login lasts", dur(&c.SessionTTL)},
 	}
 }

@@ -88,6 +88,7 @@ func (s *server) startChat(ctx context.Context) error {
 		Units: s.cfg.Units, MaxMessageBytes: s.cfg.MaxMessageBytes, AllowedOrigins: s.cfg.AllowedOrigins,
 		Prefix: s.cfg.RedisPrefix, SessionTTL: s.cfg.SessionTTL, Writers: writers,
 		FrameRate: rate.Limit(s.cfg.RateConn), FrameBurst: 2 * s.cfg.RateConn, IPRate: rate.Limit(s.cfg.RateIP), IPBurst: 2 * s.cfg.RateIP,
+		ConnsPerIP: s.cfg.ConnsPerIP,
 	}, chat.Deps{Store: s.db, Staff: s.db, Assigner: s.assign, Classifier: classifier, Redis: s.rdb, Signer: chat.NewSigner(secret), Log: s.log})
 	s.reg.MustRegister(s.chat.Collectors()...)
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))

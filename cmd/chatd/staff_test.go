@@ -70,3 +70,18 @@ func TestLoginThrottleAndStaffAPI(t *testing.T) {
 		t.Fatalf("token works after logout: %d", code)
 	}
 }
+
+func TestConnectionsPerAddressCapped(t *testing.T) {
+	n := startNode(t, clusterVars(t, "CHAT_CONNS_PER_IP", "2"))
+	v1, tok := newVisitor(t, n)
+	_ = v1
+	dial(t, wsURL(n, "/ws/visitor?token="+tok), nil).expect("hello", nil)
+	resp, err := http.Get(n.url + "/ws/visitor?token=" + tok) // a third upgrade attempt, as plain HTTP
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 {
+		t.Fatalf("third socket from one address: %d, want 429", resp.StatusCode)
+	}
+}
