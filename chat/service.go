@@ -318,5 +318,3 @@ func (s *Service) validUnit(u string) bool { return slices.Contains(s.cfg.Units,
 
 // Units are the configured units.
 func (s *Service) Units() []string { return s.cfg.Units }
-
-func errorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -241,7 +242,7 @@ func (s *Service) updateAgent(c echo.Context) error {
 		// The assigner learns the new capacity and units; a raise takes
 		// waiting chats at once.
 		as, err := s.assign.SetCapacity(ctx, a.ID, a.MaxChats)
-		if err != nil && !errorsIs(err, assign.ErrNotFound) {
+		if err != nil && !errors.Is(err, assign.ErrNotFound) {
 			return err
 		}
 		s.apply(ctx, as)
