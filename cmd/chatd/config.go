@@ -36,6 +36,7 @@ type Config struct {
 	RateConn            int
 	RateIP              int
 	ConnsPerIP          int
+	PprofAddr           string
 }
 
 // env describes one variable: its name, default and how to parse it.
@@ -115,6 +116,7 @@ func (c *Config) vars() []env {
 		{"CHAT_RATE_CONN_PER_SEC", "50", "frames per second one connection may send (bursts of twice that)", num(&c.RateConn, 1)},
 		{"CHAT_RATE_IP_PER_SEC", "500", "frames and requests per second one client address may send (bursts of twice that)", num(&c.RateIP, 1)},
 		{"CHAT_CONNS_PER_IP", "1000", "open WebSockets one client address may hold on one node", num(&c.ConnsPerIP, 1)},
+		{"CHAT_PPROF_ADDR", "", "address for Go's profiler (net/http/pprof), e.g. 127.0.0.1:6060; empty: off", str(&c.PprofAddr)},
 		{"CHAT_SESSION_TTL", "720h", "how long a staff login lasts", dur(&c.SessionTTL)},
 	}
 }

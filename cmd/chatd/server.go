@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -190,6 +191,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("CHAT_ADDR: %w", err)
 	}
+	if cfg.PprofAddr != "" {
+		go servePprof(ctx, cfg.PprofAddr, log)
+	}
 	base := "http://" + displayAddr(ln.Addr().String())
 	fmt.Fprintf(stdout, "chatd listening on %s (database: %s, redis: %s)\n  widget demo: %s/\n  console:     %s/console\n",
 		ln.Addr(), s.db.Engine(), redisKind(s.rdb), base, base)
@@ -210,4 +214,23 @@ func redisKind(r *store.Redis) string {
 		return "embedded"
 	}
 	return "external"
+}
+
+// servePprof serves Go's profiler on its own listener, never on the public
+// address, until ctx ends.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	log.Info("profiler listening", "addr", addr)
+	if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("profiler", "err", err)
+	}
 }
