@@ -123,6 +123,9 @@ func (s *Service) start(ctx context.Context, c *conn, f *inFrame) error {
 	if !created {
 		return nil
 	}
+	if v.Name != "" {
+		c.visitorName = v.Name // the reader's own field: later messages carry the name
+	}
 	s.metrics.started.WithLabelValues(unit).Inc()
 	as, err := s.assign.Enqueue(ctx, ch.ID, unit, priority)
 	if err != nil {
