@@ -36,10 +36,11 @@ func (p principal) sender() Sender {
 // item is one thing for a connection's writer: an envelope from the hub, a
 // frame for this connection only, or a resume request.
 type item struct {
-	env    *envelope
-	raw    []byte
-	resume *inFrame
-	attach []*Chat // chats to follow from the start, held for resume
+	env     *envelope
+	raw     []byte
+	resume  *inFrame
+	attach  []*Chat // chats to follow from the start, held for resume
+	unpause bool    // the resume window passed: release held chats
 }
 
 // chatState is what a connection has delivered of one chat; only the
@@ -53,10 +54,11 @@ type chatState struct {
 	held   []*envelope
 }
 
-// conn is one WebSocket. Two goroutines serve it: the reader (the
-// handler's own goroutine) handles client frames in order; the writer
-// drains the outbox. Both end when the socket closes or the node shuts down;
-// close is idempotent.
+// conn is one WebSocket. Its reader goroutine handles client frames in
+// order. Frames to send wait in the outbox; a writer goroutine runs only
+// while there is something to write, so an idle connection costs one
+// goroutine. The reader ends when the socket closes or Shutdown closes it;
+// a writer ends when the outbox is empty or the connection is closed.
 type conn struct {
 	svc     *Service
 	ws      *websocket.Conn
@@ -67,11 +69,16 @@ type conn struct {
 	once    sync.Once
 	limiter *rate.Limiter
 	log     *slog.Logger
+	// life is the connection's lifetime, for the writers started on demand;
+	// it ends when the connection is torn down.
+	life    context.Context
+	writers sync.WaitGroup
+	timers  []*time.Timer // resume window and keepalive; stopped on close
 
 	visitorName string
 	channels    map[string]struct{} // guarded by the hub's mutex
 
-	chats map[string]*chatState // writer only
+	chats map[string]*chatState // writers only (one at a time)
 
 	allowMu sync.Mutex
 	allowed map[string]bool // chats this connection follows, for typing and read
@@ -96,7 +103,11 @@ func (c *conn) isStaff() bool { return c.who.agent != nil }
 func (c *conn) deliver(e *envelope) { c.enqueue(item{env: e}) }
 
 func (c *conn) enqueue(it item) {
-	if !c.out.push(it) {
+	ok := c.out.push(it, func() {
+		c.writers.Add(1)
+		go c.drain()
+	})
+	if !ok {
 		c.svc.metrics.slowClosed.Inc()
 		go c.close(websocket.StatusTryAgainLater, "slow consumer: send queue full")
 	}
@@ -106,36 +117,53 @@ func (c *conn) enqueue(it item) {
 // channel it holds memory only for what is waiting, which keeps an idle
 // connection small; past max items the connection is too slow and is cut.
 type outbox struct {
-	mu     sync.Mutex
-	items  []item
-	max    int
-	notify chan struct{} // one pending wake-up for the writer
+	mu      sync.Mutex
+	items   []item
+	max     int
+	running bool // a writer is draining
+	closed  bool
 }
 
-func newOutbox(max int) outbox { return outbox{max: max, notify: make(chan struct{}, 1)} }
+func newOutbox(max int) outbox { return outbox{max: max} }
 
-func (o *outbox) push(it item) bool {
+// push queues it and, if no writer is running, calls start (under the lock,
+// so a writer is never started after close). It reports false when full.
+func (o *outbox) push(it item, start func()) bool {
 	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return true
+	}
 	if len(o.items) >= o.max {
-		o.mu.Unlock()
 		return false
 	}
 	o.items = append(o.items, it)
-	o.mu.Unlock()
-	select {
-	case o.notify <- struct{}{}:
-	default:
+	if !o.running {
+		o.running = true
+		start()
 	}
 	return true
 }
 
-// take returns everything waiting and empties the queue.
-func (o *outbox) take() []item {
+// next hands the writer everything waiting; with nothing left it marks the
+// writer stopped and returns nil.
+func (o *outbox) next() []item {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	items := o.items
 	o.items = nil
+	if len(items) == 0 || o.closed {
+		o.running = false
+		return nil
+	}
 	return items
+}
+
+// close drops what is waiting and starts no more writers.
+func (o *outbox) close() {
+	o.mu.Lock()
+	o.closed, o.items = true, nil
+	o.mu.Unlock()
 }
 
 func (c *conn) reply(b []byte) { c.enqueue(item{raw: b}) }
@@ -143,6 +171,9 @@ func (c *conn) reply(b []byte) { c.enqueue(item{raw: b}) }
 func (c *conn) close(code websocket.StatusCode, reason string) {
 	c.once.Do(func() {
 		close(c.done)
+		for _, t := range c.timers {
+			t.Stop()
+		}
 		c.ws.Close(code, reason)
 	})
 }
@@ -182,43 +213,43 @@ func (c *conn) readLoop(ctx context.Context) error {
 	}
 }
 
-// writeLoop writes queued items until the connection is done.
-func (c *conn) writeLoop(ctx context.Context) {
-	window := time.NewTimer(c.svc.cfg.ResumeWindow)
-	defer window.Stop()
-	ping := time.NewTicker(c.svc.cfg.PingEvery)
-	defer ping.Stop()
+// drain writes queued items until the outbox is empty or the connection
+// ends; a failed write ends the connection.
+func (c *conn) drain() {
+	defer c.writers.Done()
 	for {
-		var err error
-		select {
-		case <-c.done:
+		items := c.out.next()
+		if items == nil {
 			return
-		case <-window.C:
-			for id, st := range c.chats {
-				if st.paused {
-					if err = c.unpause(ctx, id, st); err != nil {
-						break
-					}
-				}
-			}
-		case <-c.out.notify:
-			for _, it := range c.out.take() {
-				if err = c.process(ctx, it); err != nil {
-					break
-				}
-			}
-		case <-ping.C:
-			go c.ping(ctx)
 		}
-		var werr *writeError
-		if errors.As(err, &werr) {
-			c.log.Debug("write", "err", err)
-			c.close(websocket.StatusInternalError, "write failed")
-			return
-		} else if err != nil {
-			c.log.Warn("prepare frames", "err", err)
+		for _, it := range items {
+			err := c.process(c.life, it)
+			var werr *writeError
+			if errors.As(err, &werr) {
+				c.log.Debug("write", "err", err)
+				c.out.close()
+				c.close(websocket.StatusInternalError, "write failed")
+				c.out.next() // mark the writer stopped
+				return
+			} else if err != nil {
+				c.log.Warn("prepare frames", "err", err)
+			}
 		}
 	}
+}
+
+// startTimers arms the resume window (held chats are released when it
+// passes) and the keepalive.
+func (c *conn) startTimers() {
+	c.timers = append(c.timers,
+		time.AfterFunc(c.svc.cfg.ResumeWindow, func() { c.enqueue(item{unpause: true}) }))
+	var ping *time.Timer
+	ping = time.AfterFunc(c.svc.cfg.PingEvery, func() {
+		if c.ping(c.life) {
+			ping.Reset(c.svc.cfg.PingEvery)
+		}
+	})
+	c.timers = append(c.timers, ping)
 }
 
 // unpause delivers what a held chat received meanwhile.
@@ -274,6 +305,15 @@ func (c *conn) process(ctx context.Context, it item) error {
 		return c.replay(ctx, it.resume.ChatID, it.resume.AfterSeq, it.resume.AfterNote)
 	case it.attach != nil:
 		return c.attachChats(ctx, it.attach)
+	case it.unpause:
+		for id, st := range c.chats {
+			if st.paused {
+				if err := c.unpause(ctx, id, st); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	}
 	e := it.env
 	switch e.Kind {
@@ -437,10 +477,17 @@ func (c *conn) replay(ctx context.Context, chatID string, afterSeq, afterNote in
 
 // ping checks that the peer still answers; one that does not within the
 // timeout is disconnected.
-func (c *conn) ping(ctx context.Context) {
+func (c *conn) ping(ctx context.Context) bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.svc.cfg.PingTimeout)
 	defer cancel()
 	if err := c.ws.Ping(ctx); err != nil {
 		c.close(websocket.StatusPolicyViolation, "keepalive timeout")
+		return false
 	}
+	return true
 }

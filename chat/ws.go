@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/labstack/echo/v4"
@@ -77,16 +78,21 @@ func (s *Service) accept(c echo.Context, who principal, name string) error {
 	if !s.holdConn(ip) {
 		return Errorf(ERateLimited, "too many open connections from %s", ip)
 	}
-	defer s.releaseConn(ip)
 	ws, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
+		s.releaseConn(ip)
 		return nil
 	}
 	// JSON may escape each byte of text into up to six.
 	ws.SetReadLimit(int64(6*s.cfg.MaxMessageBytes + 4096))
+	// The connection is served on a fresh goroutine and the HTTP handler
+	// returns: the handler's deep stack is not kept for the socket's life.
 	s.wg.Add(1)
-	defer s.wg.Done()
-	s.serve(context.WithoutCancel(c.Request().Context()), ws, who, name, ip)
+	go func() {
+		defer s.wg.Done()
+		defer s.releaseConn(ip)
+		s.serve(context.Background(), ws, who, name, ip)
+	}()
 	return nil
 }
 
@@ -94,15 +100,14 @@ func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who principal, 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c := &conn{
-		svc: s, ws: ws, who: who, ip: ip, visitorName: name,
+		svc: s, ws: ws, who: who, ip: ip, visitorName: name, life: ctx,
 		out: newOutbox(s.cfg.SendQueue), done: make(chan struct{}),
 		limiter: rate.NewLimiter(s.cfg.FrameRate, s.cfg.FrameBurst),
 		log:     s.log.With("who", who.key()), chats: map[string]*chatState{},
 		allowed: map[string]bool{}, channels: map[string]struct{}{},
 	}
 	s.hub.add(c)
-	writerDone := make(chan struct{})
-	go func() { defer close(writerDone); c.writeLoop(ctx) }()
+	c.startTimers()
 	if err := s.greet(ctx, c); err != nil {
 		c.log.Warn("greet", "err", err)
 		c.close(websocket.StatusTryAgainLater, "try again later")
@@ -110,11 +115,12 @@ func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who principal, 
 		c.log.Debug("read", "err", err)
 	}
 	c.close(websocket.StatusNormalClosure, "")
+	c.out.close()
 	cancel()
-	<-writerDone
+	c.writers.Wait()
 	s.hub.remove(c)
 	if who.agent != nil && s.hub.agentConns(who.agent.ID) == 0 {
-		dctx, dcancel := context.WithTimeout(context.Background(), 5e9)
+		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := s.assign.Disconnected(dctx, who.agent.ID); err != nil {
 			s.log.Warn("disconnected", "agent", who.agent.ID, "err", err)
 		}
