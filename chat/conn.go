@@ -135,6 +135,9 @@ func (o *outbox) push(it item, start func()) bool {
 		return true
 	}
 	if len(o.items) >= o.max {
+		// Cut off once: the connection is closed and later frames are
+		// dropped, so it is counted and closed a single time.
+		o.closed, o.items = true, nil
 		return false
 	}
 	o.items = append(o.items, it)
@@ -328,7 +331,7 @@ func (c *conn) process(ctx context.Context, it item) error {
 		c.leave(e.Chat)
 		return nil
 	}
-	if e.Staff && !c.isStaff() {
+	if (e.Staff && !c.isStaff()) || (e.Skip != "" && e.Skip == c.who.key()) {
 		return nil
 	}
 	if e.Seq > 0 || e.Note > 0 {
@@ -401,7 +404,7 @@ func (c *conn) join(ctx context.Context, chatID string) error {
 		return c.write(ctx, encode(f))
 	}
 	// A visitor's tab: the chat's messages so far, then where it stands.
-	if err := c.replay(ctx, chatID, 0, 0); err != nil {
+	if err := c.replay(ctx, chatID, 0, nil); err != nil {
 		return err
 	}
 	return c.writeState(ctx, ch)
@@ -433,7 +436,8 @@ func (c *conn) leave(chatID string) {
 
 // replay sends every message (and, to staff, note) after the given seqs,
 // and makes them the connection's position in the chat.
-func (c *conn) replay(ctx context.Context, chatID string, afterSeq, afterNote int64) error {
+// Notes are replayed only when afterNote is given.
+func (c *conn) replay(ctx context.Context, chatID string, afterSeq int64, afterNote *int64) error {
 	st := c.chats[chatID]
 	if st == nil {
 		if err := c.svc.hub.subscribe(ctx, c.svc.hub.chatChannel(chatID), c); err != nil {
@@ -444,8 +448,8 @@ func (c *conn) replay(ctx context.Context, chatID string, afterSeq, afterNote in
 	}
 	st.lastSeq = afterSeq
 	kinds := []string{KindMessage}
-	if c.isStaff() {
-		st.lastNote = afterNote
+	if c.isStaff() && afterNote != nil {
+		st.lastNote = *afterNote
 		kinds = append(kinds, KindNote)
 	}
 	for _, kind := range kinds {

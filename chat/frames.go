@@ -43,7 +43,7 @@ type inFrame struct {
 	On           bool   `json:"on"`
 	Seq          int64  `json:"seq"`
 	AfterSeq     int64  `json:"after_seq"`
-	AfterNote    int64  `json:"after_note"`
+	AfterNote    *int64 `json:"after_note"`
 	Rating       int    `json:"rating"`
 	Comment      string `json:"comment"`
 	Status       string `json:"status"`

@@ -115,12 +115,12 @@ func (s *Service) start(ctx context.Context, c *conn, f *inFrame) error {
 		return Errorf(EUnknownUnit, "unknown unit %q (units: %s)", unit, strings.Join(s.cfg.Units, ", "))
 	}
 	v := &Visitor{ID: c.who.visitorID, Name: strings.TrimSpace(f.Name), Email: strings.TrimSpace(f.Email)}
-	ch, created, err := s.store.StartChat(ctx, StartRequest{Principal: c.who.key(), ClientID: f.ClientID, Visitor: v, Unit: unit, Priority: priority, Text: text})
+	ch, outcome, err := s.store.StartChat(ctx, StartRequest{Principal: c.who.key(), ClientID: f.ClientID, Visitor: v, Unit: unit, Priority: priority, Text: text})
 	if err != nil {
 		return err
 	}
-	s.ack(c, f, ackFrame{ChatID: ch.ID, Seq: 1, Existing: !created})
-	if !created {
+	s.ack(c, f, ackFrame{ChatID: ch.ID, Seq: 1, Existing: outcome == Refused})
+	if outcome != Applied {
 		return nil
 	}
 	if v.Name != "" {
@@ -204,11 +204,11 @@ func (s *Service) ephemeral(ctx context.Context, c *conn, f *inFrame) error {
 		}
 		frame = encode(readFrame{Type: TRead, ChatID: f.ChatID, Seq: f.Seq, From: c.who.sender()})
 	}
-	return s.hub.publish(ctx, s.hub.chatChannel(f.ChatID), &envelope{Kind: evFrame, Chat: f.ChatID, Frame: frame})
+	return s.hub.publish(ctx, s.hub.chatChannel(f.ChatID), &envelope{Kind: evFrame, Chat: f.ChatID, Frame: frame, Skip: c.who.key()})
 }
 
 func (s *Service) resume(ctx context.Context, c *conn, f *inFrame) error {
-	if f.AfterSeq < 0 || f.AfterNote < 0 {
+	if f.AfterSeq < 0 || (f.AfterNote != nil && *f.AfterNote < 0) {
 		return Errorf(EInvalid, "after_seq must not be negative")
 	}
 	if _, err := s.chatFor(ctx, c, f.ChatID, true); err != nil {
@@ -305,6 +305,14 @@ func (s *Service) presence(ctx context.Context, c *conn, f *inFrame) error {
 }
 
 func (s *Service) transfer(ctx context.Context, c *conn, f *inFrame) error {
+	// A resent transfer is answered before authorization: once moved, the
+	// chat may be out of the sender's reach.
+	if seen, err := s.store.Seen(ctx, c.who.key(), f.ClientID); err != nil || seen {
+		if err == nil {
+			s.ack(c, f, ackFrame{ChatID: f.ChatID})
+		}
+		return err
+	}
 	ch, err := s.chatFor(ctx, c, f.ChatID, false)
 	if err != nil {
 		return err
@@ -321,12 +329,6 @@ func (s *Service) transfer(ctx context.Context, c *conn, f *inFrame) error {
 	}
 	if unit == ch.Unit && (f.AgentID == "" || f.AgentID == ch.AgentID) {
 		return Errorf(EInvalid, "transfer needs another unit or another agent")
-	}
-	if seen, err := s.store.Seen(ctx, c.who.key(), f.ClientID); err != nil || seen {
-		if err == nil {
-			s.ack(c, f, ackFrame{ChatID: ch.ID})
-		}
-		return err
 	}
 	as, err := s.assign.Transfer(ctx, ch.ID, unit, f.AgentID)
 	switch {

@@ -30,6 +30,7 @@ type envelope struct {
 	Note  int64  `json:"n,omitempty"`  // note seq: the same, for staff
 	Staff bool   `json:"st,omitempty"` // visitors never get it
 	Unit  string `json:"u,omitempty"`
+	Skip  string `json:"x,omitempty"` // not for this principal's own connections (typing, read)
 	Frame []byte `json:"-"`
 }
 

@@ -22,7 +22,7 @@ type Store interface {
 	Chat(ctx context.Context, id string) (*Chat, error)
 	OpenChat(ctx context.Context, visitorID string) (*Chat, error)
 	AgentChats(ctx context.Context, agentID string) ([]*Chat, error)
-	StartChat(ctx context.Context, r StartRequest) (*Chat, bool, error)
+	StartChat(ctx context.Context, r StartRequest) (*Chat, Outcome, error)
 	AppendBatch(ctx context.Context, reqs []AppendRequest) []AppendResult
 	Messages(ctx context.Context, chatID, kind string, after int64, limit int) ([]Message, error)
 	Transit(ctx context.Context, t Transition) (*Chat, Outcome, error)

@@ -137,20 +137,32 @@ func (db *DB) AgentChats(ctx context.Context, agentID string) ([]*chat.Chat, err
 }
 
 // StartChat creates a queued chat with its first message (seq 1) in one
-// transaction. It returns created=false with the earlier chat when the
-// client_id was seen before or the visitor already has an open chat: the
-// database's unique index keeps one open chat per visitor across nodes.
-func (db *DB) StartChat(ctx context.Context, r chat.StartRequest) (c *chat.Chat, created bool, err error) {
-	if prev, ok, err := db.request(ctx, r.Principal, r.ClientID); err != nil || ok {
+// transaction. Duplicate: the client_id was seen before, and the chat it
+// made is returned; Refused: the visitor already has an open chat, which is
+// returned (the database's unique index keeps one open chat per visitor
+// across nodes).
+func (db *DB) StartChat(ctx context.Context, r chat.StartRequest) (*chat.Chat, chat.Outcome, error) {
+	earlier := func() (*chat.Chat, chat.Outcome, error) {
+		prev, ok, err := db.request(ctx, r.Principal, r.ClientID)
 		if err != nil {
-			return nil, false, err
+			return nil, chat.Refused, err
 		}
-		c, err := db.Chat(ctx, prev.ChatID)
-		return c, false, err
+		if ok {
+			c, err := db.Chat(ctx, prev.ChatID)
+			return c, chat.Duplicate, err
+		}
+		c, err := db.OpenChat(ctx, r.Visitor.ID)
+		return c, chat.Refused, err
+	}
+	if _, ok, err := db.request(ctx, r.Principal, r.ClientID); err != nil || ok {
+		if err != nil {
+			return nil, chat.Refused, err
+		}
+		return earlier()
 	}
 	t := now()
 	id := uuid.NewString()
-	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		if r.Visitor.Name != "" || r.Visitor.Email != "" {
 			if _, err := tx.ExecContext(ctx, db.rebind("UPDATE visitors SET name = ?, email = ?, last_seen_at = ? WHERE id = ?"),
 				r.Visitor.Name, r.Visitor.Email, t, r.Visitor.ID); err != nil {
@@ -170,22 +182,14 @@ func (db *DB) StartChat(ctx context.Context, r chat.StartRequest) (c *chat.Chat,
 		return err
 	})
 	if isUniqueViolation(err) {
-		// Same client_id on another node, or an open chat already: answer with it.
-		if prev, ok, err := db.request(ctx, r.Principal, r.ClientID); err != nil || ok {
-			if err != nil {
-				return nil, false, err
-			}
-			c, err := db.Chat(ctx, prev.ChatID)
-			return c, false, err
-		}
-		c, err := db.OpenChat(ctx, r.Visitor.ID)
-		return c, false, err
+		// The same client_id on another node, or an open chat already.
+		return earlier()
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("start chat: %w", err)
+		return nil, chat.Refused, fmt.Errorf("start chat: %w", err)
 	}
-	c, err = db.Chat(ctx, id)
-	return c, true, err
+	return &chat.Chat{ID: id, VisitorID: r.Visitor.ID, Unit: r.Unit, Status: chat.StatusQueued, Priority: r.Priority,
+		LastSeq: 1, CreatedAt: msTime(t), LastActive: msTime(t)}, chat.Applied, nil
 }
 
 // prior is what a client_id already produced.

@@ -18,9 +18,9 @@ func newChat(t *testing.T, db *store.DB) (*chat.Visitor, *chat.Chat) {
 	if err := db.CreateVisitor(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	c, created, err := db.StartChat(ctx, chat.StartRequest{Principal: "v:" + v.ID, ClientID: "c1", Visitor: v, Unit: "general", Text: "hello"})
-	if err != nil || !created || c.LastSeq != 1 || c.Status != chat.StatusQueued {
-		t.Fatalf("start: %+v %v %v", c, created, err)
+	c, outcome, err := db.StartChat(ctx, chat.StartRequest{Principal: "v:" + v.ID, ClientID: "c1", Visitor: v, Unit: "general", Text: "hello"})
+	if err != nil || outcome != chat.Applied || c.LastSeq != 1 || c.Status != chat.StatusQueued {
+		t.Fatalf("start: %+v %v %v", c, outcome, err)
 	}
 	return v, c
 }
@@ -29,11 +29,14 @@ func TestStartChatIsIdempotentAndOnePerVisitor(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.DB(t)
 	v, c := newChat(t, db)
-	tests := []struct{ name, clientID string }{{"same client_id", "c1"}, {"second start", "c2"}}
+	tests := []struct {
+		name, clientID string
+		want           chat.Outcome
+	}{{"same client_id", "c1", chat.Duplicate}, {"second start", "c2", chat.Refused}}
 	for _, tt := range tests {
-		got, created, err := db.StartChat(ctx, chat.StartRequest{Principal: "v:" + v.ID, ClientID: tt.clientID, Visitor: v, Unit: "account", Text: "again"})
-		if err != nil || created || got.ID != c.ID {
-			t.Fatalf("%s: got %+v created=%v err=%v, want the open chat", tt.name, got, created, err)
+		got, outcome, err := db.StartChat(ctx, chat.StartRequest{Principal: "v:" + v.ID, ClientID: tt.clientID, Visitor: v, Unit: "account", Text: "again"})
+		if err != nil || outcome != tt.want || got.ID != c.ID {
+			t.Fatalf("%s: got %+v outcome=%v err=%v, want the open chat and %v", tt.name, got, outcome, err, tt.want)
 		}
 	}
 	msgs, err := db.Messages(ctx, c.ID, chat.KindMessage, 0, 0)
