@@ -39,8 +39,8 @@ type item struct {
 	env     *envelope
 	raw     []byte
 	resume  *inFrame
-	attach  []*Chat // chats to follow from the start, held for resume
-	unpause bool    // the resume window passed: release held chats
+	greet   bool // the connection opened: subscribe, send hello
+	unpause bool // the resume window passed: release held chats
 }
 
 // chatState is what a connection has delivered of one chat; only the
@@ -268,20 +268,6 @@ func (c *conn) unpause(ctx context.Context, chatID string, st *chatState) error 
 	return nil
 }
 
-// attachChats follows chats the connection has from the start (a
-// visitor's open chat, an agent's active chats), holding their live
-// messages for the resume window.
-func (c *conn) attachChats(ctx context.Context, chats []*Chat) error {
-	for _, ch := range chats {
-		if err := c.svc.hub.subscribe(ctx, c.svc.hub.chatChannel(ch.ID), c); err != nil {
-			return err
-		}
-		c.chats[ch.ID] = &chatState{lastSeq: ch.LastSeq, lastNote: ch.LastNote, paused: true}
-		c.allow(ch.ID)
-	}
-	return nil
-}
-
 // write sends one frame under its own timeout.
 func (c *conn) write(ctx context.Context, b []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -306,8 +292,16 @@ func (c *conn) process(ctx context.Context, it item) error {
 		return c.write(ctx, it.raw)
 	case it.resume != nil:
 		return c.replay(ctx, it.resume.ChatID, it.resume.AfterSeq, it.resume.AfterNote)
-	case it.attach != nil:
-		return c.attachChats(ctx, it.attach)
+	case it.greet:
+		if err := c.svc.greet(ctx, c); err != nil {
+			var werr *writeError
+			if !errors.As(err, &werr) {
+				c.log.Warn("greet", "err", err)
+			}
+			c.close(websocket.StatusTryAgainLater, "try again later")
+			return &writeError{err}
+		}
+		return nil
 	case it.unpause:
 		for id, st := range c.chats {
 			if st.paused {

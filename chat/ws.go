@@ -108,10 +108,8 @@ func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who principal, 
 	}
 	s.hub.add(c)
 	c.startTimers()
-	if err := s.greet(ctx, c); err != nil {
-		c.log.Warn("greet", "err", err)
-		c.close(websocket.StatusTryAgainLater, "try again later")
-	} else if err := c.readLoop(ctx); err != nil {
+	c.enqueue(item{greet: true})
+	if err := c.readLoop(ctx); err != nil {
 		c.log.Debug("read", "err", err)
 	}
 	c.close(websocket.StatusNormalClosure, "")
@@ -128,44 +126,48 @@ func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who principal, 
 	}
 }
 
-// greet subscribes the connection to its own channels and sends hello
-// with the chats it follows, then where each stands.
+// greet subscribes the connection to its own channels and to the chats it
+// follows from the start, then sends hello and where each chat stands. It
+// runs on the writer, which owns the connection's chat state, so the
+// chats are read after the subscriptions hold: whatever hello reports as
+// last_seq, anything later arrives live.
 func (s *Service) greet(ctx context.Context, c *conn) error {
 	hello := helloFrame{Type: THello, Units: s.cfg.Units, MaxBytes: s.cfg.MaxMessageBytes}
-	var chats []*Chat
 	var extra [][]byte
 	if a := c.who.agent; a != nil {
-		if err := s.hub.subscribe(ctx, s.hub.agentChannel(a.ID), c); err != nil {
-			return err
-		}
+		channels := []string{s.hub.agentChannel(a.ID)}
 		for _, u := range a.Units {
-			if err := s.hub.subscribe(ctx, s.hub.unitChannel(u), c); err != nil {
-				return err
-			}
+			channels = append(channels, s.hub.unitChannel(u))
 		}
-		var err error
-		if chats, err = s.store.AgentChats(ctx, a.ID); err != nil {
+		chats, err := s.followFromStart(ctx, c, channels, func() ([]*Chat, error) { return s.store.AgentChats(ctx, a.ID) })
+		if err != nil {
 			return err
 		}
 		hello.Role, hello.Agent, hello.Chats = a.Role, a, chats
 		if hello.Chats == nil {
 			hello.Chats = []*Chat{}
 		}
-		if err := s.heartbeatOne(ctx, a.ID); err != nil {
+		if err := s.assign.Heartbeat(ctx, a.ID); err != nil { // a reconnect within the grace period keeps the chats
 			return err
 		}
 		for _, u := range a.Units {
 			s.onQueueChanged(u, nil)
 		}
 	} else {
-		if err := s.hub.subscribe(ctx, s.hub.visitorChannel(c.who.visitorID), c); err != nil {
+		hello.Role, hello.VisitorID = "visitor", c.who.visitorID
+		chats, err := s.followFromStart(ctx, c, []string{s.hub.visitorChannel(c.who.visitorID)}, func() ([]*Chat, error) {
+			ch, err := s.store.OpenChat(ctx, c.who.visitorID)
+			if ErrorCode(err) == ENotFound {
+				return nil, nil
+			}
+			return []*Chat{ch}, err
+		})
+		if err != nil {
 			return err
 		}
-		hello.Role, hello.VisitorID = "visitor", c.who.visitorID
-		ch, err := s.store.OpenChat(ctx, c.who.visitorID)
-		switch {
-		case err == nil:
-			hello.Chat, chats = ch, []*Chat{ch}
+		if len(chats) > 0 {
+			ch := chats[0]
+			hello.Chat = ch
 			var f any
 			if ch.Status == StatusQueued {
 				f, err = s.queuedFrame(ctx, ch)
@@ -176,18 +178,51 @@ func (s *Service) greet(ctx context.Context, c *conn) error {
 				return err
 			}
 			extra = append(extra, encode(f))
-		case ErrorCode(err) != ENotFound:
+		}
+	}
+	if err := c.write(ctx, encode(hello)); err != nil {
+		return err
+	}
+	for _, f := range extra {
+		if err := c.write(ctx, f); err != nil {
 			return err
 		}
 	}
-	if len(chats) > 0 {
-		c.enqueue(item{attach: chats})
-	}
-	c.reply(encode(hello))
-	for _, f := range extra {
-		c.reply(f)
-	}
 	return nil
+}
+
+// followFromStart subscribes c to its own channels and to the chats load
+// returns, then loads them again so the state it returns is no older than
+// the subscriptions. The chats are held for the client's resume.
+func (s *Service) followFromStart(ctx context.Context, c *conn, channels []string, load func() ([]*Chat, error)) ([]*Chat, error) {
+	for _, ch := range channels {
+		if err := s.hub.subscribe(ctx, ch, c); err != nil {
+			return nil, err
+		}
+	}
+	chats, err := load()
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range chats {
+		if err := s.hub.subscribe(ctx, s.hub.chatChannel(ch.ID), c); err != nil {
+			return nil, err
+		}
+	}
+	if len(chats) == 0 {
+		return nil, nil
+	}
+	if chats, err = load(); err != nil {
+		return nil, err
+	}
+	for _, ch := range chats {
+		if err := s.hub.subscribe(ctx, s.hub.chatChannel(ch.ID), c); err != nil { // one assigned in between
+			return nil, err
+		}
+		c.chats[ch.ID] = &chatState{lastSeq: ch.LastSeq, lastNote: ch.LastNote, paused: true}
+		c.allow(ch.ID)
+	}
+	return chats, nil
 }
 
 // heartbeatOne marks a reconnecting agent alive at once, so their chats
