@@ -152,8 +152,9 @@ func (s *Service) refreshQueue(ctx context.Context, unit string) {
 			continue
 		}
 		s.posMu.Lock()
-		changed := s.lastPos[item.ChatID] != item.Position
-		s.lastPos[item.ChatID] = item.Position
+		now := queuePlace{unit, item.Position}
+		changed := s.lastPos[item.ChatID] != now
+		s.lastPos[item.ChatID] = now
 		s.posMu.Unlock()
 		if !changed {
 			continue
@@ -166,8 +167,8 @@ func (s *Service) refreshQueue(ctx context.Context, unit string) {
 		}
 	}
 	s.posMu.Lock()
-	for id := range s.lastPos {
-		if !inQueue[id] {
+	for id, p := range s.lastPos {
+		if p.unit == unit && !inQueue[id] {
 			delete(s.lastPos, id)
 		}
 	}
@@ -180,18 +181,18 @@ func (s *Service) refreshQueue(ctx context.Context, unit string) {
 
 // queuedFrame says where a waiting chat stands now.
 func (s *Service) queuedFrame(ctx context.Context, ch *Chat) (queuedFrame, error) {
-	_, pos, eta, err := s.assign.Position(ctx, ch.ID)
+	unit, pos, eta, err := s.assign.Position(ctx, ch.ID)
 	if err != nil {
 		return queuedFrame{}, err
 	}
-	avail, err := s.assign.Available(ctx, ch.Unit)
+	avail, err := s.assign.Available(ctx, unit)
 	if err != nil {
 		return queuedFrame{}, err
 	}
 	s.posMu.Lock()
-	s.lastPos[ch.ID] = pos
+	s.lastPos[ch.ID] = queuePlace{unit, pos}
 	s.posMu.Unlock()
-	return queuedFrame{Type: TQueued, ChatID: ch.ID, Unit: ch.Unit, Position: pos, ETASeconds: etaSeconds(eta), Offline: avail == 0}, nil
+	return queuedFrame{Type: TQueued, ChatID: ch.ID, Unit: unit, Position: pos, ETASeconds: etaSeconds(eta), Offline: avail == 0}, nil
 }
 
 // assignedFrame describes an active chat; staff also get the visitor, the
@@ -231,3 +232,9 @@ func (s *Service) assignedFrame(ctx context.Context, ch *Chat, staff bool) (assi
 }
 
 func etaSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+
+// queuePlace is where a waiting chat was last said to be.
+type queuePlace struct {
+	unit string
+	pos  int
+}

@@ -144,7 +144,7 @@ type Service struct {
 	ipConns  map[string]int
 
 	posMu   sync.Mutex
-	lastPos map[string]int // chat -> position last told to this node's visitors
+	lastPos map[string]queuePlace // chat -> place last told to this node's visitors
 	refresh map[string]bool
 
 	wg      sync.WaitGroup // connections: Shutdown waits for them
@@ -174,7 +174,7 @@ func New(cfg Config, d Deps) *Service {
 	cfg = cfg.withDefaults()
 	s := &Service{
 		cfg: cfg, store: d.Store, staff: d.Staff, rdb: d.Redis, assign: d.Assigner, classify: d.Classifier, events: d.Events, signer: d.Signer,
-		log: d.Log, metrics: newMetrics(), ipLimits: map[string]*ipLimit{}, ipConns: map[string]int{}, lastPos: map[string]int{},
+		log: d.Log, metrics: newMetrics(), ipLimits: map[string]*ipLimit{}, ipConns: map[string]int{}, lastPos: map[string]queuePlace{},
 		refresh: map[string]bool{}, closing: make(chan struct{}),
 	}
 	s.hub = newHub(d.Redis, cfg.Prefix, d.Log)
