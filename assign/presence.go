@@ -66,12 +66,23 @@ func (r *Redis) Heartbeat(ctx context.Context, agentIDs ...string) error {
 	return nil
 }
 
-// Disconnected records that the agent's last socket closed. The agent gets
-// no new chats from now on and keeps its chats for Config.Grace; SetPresence
-// or Heartbeat within that time keeps them for good. An unknown agent is
+// Connected records that one of the agent's sockets opened on node (any
+// string naming this process). It counts as a heartbeat and ends a pending
+// disconnect.
+func (r *Redis) Connected(ctx context.Context, agentID, node string) error {
+	if _, err := r.run(ctx, connectScript, []string{r.keys.heartbeats(), r.keys.disconnects(), r.keys.sockets(agentID)}, agentID, node); err != nil {
+		return fmt.Errorf("assign: connected %s: %w", agentID, err)
+	}
+	return nil
+}
+
+// Disconnected records that one of the agent's sockets on node closed.
+// When no node holds a socket of the agent any more, it gets no new chats
+// and keeps its chats for Config.Grace; Connected, SetPresence or
+// Heartbeat within that time keeps them for good. An unknown agent is
 // ignored.
-func (r *Redis) Disconnected(ctx context.Context, agentID string) error {
-	if _, err := r.run(ctx, disconnectScript, []string{r.keys.agent(agentID), r.keys.disconnects()}, agentID); err != nil {
+func (r *Redis) Disconnected(ctx context.Context, agentID, node string) error {
+	if _, err := r.run(ctx, disconnectScript, []string{r.keys.agent(agentID), r.keys.disconnects(), r.keys.sockets(agentID)}, agentID, node); err != nil {
 		return fmt.Errorf("assign: disconnected %s: %w", agentID, err)
 	}
 	return nil

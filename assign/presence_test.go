@@ -68,14 +68,14 @@ func TestDisconnectedGetsNoNewChats(t *testing.T) {
 	must(r.SetPresence(ctx, Agent{ID: "a", Units: []string{"general"}, MaxChats: 1}, StatusOnline))
 	must(r.Enqueue(ctx, "c1", "general", 0))
 	must(r.Enqueue(ctx, "c2", "general", 0))
-	if err := r.Disconnected(ctx, "a"); err != nil {
+	if err := r.Disconnected(ctx, "a", "n1"); err != nil {
 		t.Fatal(err)
 	}
 	wantPairs(t, "release", must(r.Release(ctx, "c1")))
 	if n, err := r.Available(ctx, "general"); err != nil || n != 0 {
 		t.Errorf("Available = %d, %v; want 0", n, err)
 	}
-	if err := r.Disconnected(ctx, "unknown"); err != nil {
+	if err := r.Disconnected(ctx, "unknown", "n1"); err != nil {
 		t.Errorf("Disconnected(unknown): %v", err)
 	}
 }
@@ -178,7 +178,7 @@ func TestSweep(t *testing.T) {
 				var err error
 				switch s.do {
 				case "disconnect":
-					err = r.Disconnected(ctx, "a")
+					err = r.Disconnected(ctx, "a", "n1")
 				case "heartbeat":
 					err = r.Heartbeat(ctx, s.agent.ID)
 				case "online":
@@ -210,5 +210,39 @@ func TestSweep(t *testing.T) {
 				t.Errorf("a holds %q, want %q", held, tt.wantA)
 			}
 		})
+	}
+}
+
+// An agent with sockets on two nodes loses nothing when one closes; the
+// grace period starts when the last one does.
+func TestDisconnectCountsSocketsAcrossNodes(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	r := newTestRedis(t, clk, Config{HeartbeatTTL: ttl, Grace: grace})
+	must := must(t)
+	a := Agent{ID: "a", Units: []string{"general"}, MaxChats: 2}
+	must(r.SetPresence(ctx, a, StatusOnline))
+	for _, node := range []string{"n1", "n2", "n2"} {
+		if err := r.Connected(ctx, "a", node); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantPairs(t, "enqueue", must(r.Enqueue(ctx, "c1", "general", 0)), "c1>a")
+	steps := []struct {
+		node      string
+		available int
+	}{{"n2", 1}, {"n1", 1}, {"n2", 0}}
+	for _, s := range steps {
+		if err := r.Disconnected(ctx, "a", s.node); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := r.Available(ctx, "general"); err != nil || n != s.available {
+			t.Fatalf("after a socket on %s closed: Available = %d, %v; want %d", s.node, n, err, s.available)
+		}
+	}
+	clk.Add(grace + time.Second)
+	got := must(r.Sweep(ctx))
+	if len(got) != 1 || got[0].ChatID != "c1" || !got[0].Requeued {
+		t.Fatalf("sweep after the last socket closed: %+v", got)
 	}
 }

@@ -112,6 +112,7 @@ func (k keys) agentUnits(id string) string { return string(k) + "agentunits:" + 
 func (k keys) unitAgents(u string) string  { return string(k) + "unitagents:" + u }
 func (k keys) queue(u string) string       { return string(k) + "queue:" + u }
 func (k keys) chat(id string) string       { return string(k) + "chat:" + id }
+func (k keys) sockets(id string) string    { return string(k) + "sockets:" + id }
 
 //go:embed lua/*.lua
 var luaFiles embed.FS
@@ -120,6 +121,7 @@ var (
 	presenceScript   = newScript("presence")
 	heartbeatScript  = newScript("heartbeat")
 	disconnectScript = newScript("disconnect")
+	connectScript    = newScript("connect")
 	enqueueScript    = newScript("enqueue")
 	releaseScript    = newScript("release")
 	transferScript   = newScript("transfer")

@@ -273,19 +273,6 @@ func (h *Hub) remove(c *conn) {
 	}
 }
 
-// agentConns counts this node's connections of one agent.
-func (h *Hub) agentConns(agentID string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for c := range h.conns {
-		if c.who.agent != nil && c.who.agent.ID == agentID {
-			n++
-		}
-	}
-	return n
-}
-
 // all returns every live connection of this node.
 func (h *Hub) all() []*conn {
 	h.mu.Lock()

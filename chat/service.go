@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
@@ -36,7 +37,8 @@ type Store interface {
 type Assigner interface {
 	SetPresence(ctx context.Context, a assign.Agent, status string) ([]assign.Assignment, error)
 	Heartbeat(ctx context.Context, agentIDs ...string) error
-	Disconnected(ctx context.Context, agentID string) error
+	Connected(ctx context.Context, agentID, node string) error
+	Disconnected(ctx context.Context, agentID, node string) error
 	Enqueue(ctx context.Context, chatID, unit string, priority int) ([]assign.Assignment, error)
 	Release(ctx context.Context, chatID string) ([]assign.Assignment, error)
 	Transfer(ctx context.Context, chatID, toUnit, toAgentID string) ([]assign.Assignment, error)
@@ -150,6 +152,7 @@ type Service struct {
 	wg      sync.WaitGroup // connections: Shutdown waits for them
 	loops   sync.WaitGroup // background loops: they end with Run's context
 	closing chan struct{}
+	node    string // names this process to the assigner's socket counts
 }
 
 type ipLimit struct {
@@ -175,7 +178,7 @@ func New(cfg Config, d Deps) *Service {
 	s := &Service{
 		cfg: cfg, store: d.Store, staff: d.Staff, rdb: d.Redis, assign: d.Assigner, classify: d.Classifier, events: d.Events, signer: d.Signer,
 		log: d.Log, metrics: newMetrics(), ipLimits: map[string]*ipLimit{}, ipConns: map[string]int{}, lastPos: map[string]queuePlace{},
-		refresh: map[string]bool{}, closing: make(chan struct{}),
+		refresh: map[string]bool{}, closing: make(chan struct{}), node: uuid.NewString(),
 	}
 	s.hub = newHub(d.Redis, cfg.Prefix, d.Log)
 	s.hub.onUnit = s.onQueueChanged

@@ -117,9 +117,9 @@ func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who principal, 
 	cancel()
 	c.writers.Wait()
 	s.hub.remove(c)
-	if who.agent != nil && s.hub.agentConns(who.agent.ID) == 0 {
+	if who.agent != nil {
 		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := s.assign.Disconnected(dctx, who.agent.ID); err != nil {
+		if err := s.assign.Disconnected(dctx, who.agent.ID, s.node); err != nil {
 			s.log.Warn("disconnected", "agent", who.agent.ID, "err", err)
 		}
 		dcancel()
@@ -147,7 +147,7 @@ func (s *Service) greet(ctx context.Context, c *conn) error {
 		if hello.Chats == nil {
 			hello.Chats = []*Chat{}
 		}
-		if err := s.assign.Heartbeat(ctx, a.ID); err != nil { // a reconnect within the grace period keeps the chats
+		if err := s.assign.Connected(ctx, a.ID, s.node); err != nil { // a reconnect within the grace period keeps the chats
 			return err
 		}
 		for _, u := range a.Units {

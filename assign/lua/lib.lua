@@ -28,6 +28,7 @@ local function k_agent_chats(id) return P .. 'agentchats:' .. id end
 local function k_unit_agents(u) return P .. 'unitagents:' .. u end
 local function k_queue(u) return P .. 'queue:' .. u end
 local function k_chat(id) return P .. 'chat:' .. id end
+local function k_sockets(id) return P .. 'sockets:' .. id end -- hash: node -> open sockets
 local function k_handle(u) return P .. 'handle:' .. u end
 
 -- int renders a number without an exponent; Redis would send 1.7e12 as

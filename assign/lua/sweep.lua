@@ -20,6 +20,7 @@ for _, id in ipairs(lost) do
     order[#order + 1] = chat
   end
   redis.call('DEL', set)
+  redis.call('DEL', k_sockets(id)) -- counts left by a node that died
   redis.call('ZREM', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
 end
