@@ -68,7 +68,6 @@ type conn struct {
 	done    chan struct{}
 	once    sync.Once
 	limiter *rate.Limiter
-	log     *slog.Logger
 	// life is the connection's lifetime, for the writers started on demand;
 	// it ends when the connection is torn down.
 	life    context.Context
@@ -97,6 +96,9 @@ func (c *conn) follows(chatID string) bool {
 }
 
 func (c *conn) isStaff() bool { return c.who.agent != nil }
+
+// logger is made when needed: an idle connection keeps none.
+func (c *conn) logger() *slog.Logger { return c.svc.log.With("who", c.who.key()) }
 
 // deliver queues an envelope without blocking; a connection that cannot
 // keep up is cut off rather than slowing the relay.
@@ -229,13 +231,13 @@ func (c *conn) drain() {
 			err := c.process(c.life, it)
 			var werr *writeError
 			if errors.As(err, &werr) {
-				c.log.Debug("write", "err", err)
+				c.logger().Debug("write", "err", err)
 				c.out.close()
 				c.close(websocket.StatusInternalError, "write failed")
 				c.out.next() // mark the writer stopped
 				return
 			} else if err != nil {
-				c.log.Warn("prepare frames", "err", err)
+				c.logger().Warn("prepare frames", "err", err)
 			}
 		}
 	}
@@ -296,7 +298,7 @@ func (c *conn) process(ctx context.Context, it item) error {
 		if err := c.svc.greet(ctx, c); err != nil {
 			var werr *writeError
 			if !errors.As(err, &werr) {
-				c.log.Warn("greet", "err", err)
+				c.logger().Warn("greet", "err", err)
 			}
 			c.close(websocket.StatusTryAgainLater, "try again later")
 			return &writeError{err}

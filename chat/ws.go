@@ -103,14 +103,14 @@ func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who principal, 
 		svc: s, ws: ws, who: who, ip: ip, visitorName: name, life: ctx,
 		out: newOutbox(s.cfg.SendQueue), done: make(chan struct{}),
 		limiter: rate.NewLimiter(s.cfg.FrameRate, s.cfg.FrameBurst),
-		log:     s.log.With("who", who.key()), chats: map[string]*chatState{},
+		chats:   map[string]*chatState{},
 		allowed: map[string]bool{}, channels: map[string]struct{}{},
 	}
 	s.hub.add(c)
 	c.startTimers()
 	c.enqueue(item{greet: true})
 	if err := c.readLoop(ctx); err != nil {
-		c.log.Debug("read", "err", err)
+		c.logger().Debug("read", "err", err)
 	}
 	c.close(websocket.StatusNormalClosure, "")
 	c.out.close()
