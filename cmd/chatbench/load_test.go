@@ -1,0 +1,53 @@
+package main
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+)
+
+func TestBenchMsgRoundTrip(t *testing.T) {
+	for i := range 2000 {
+		m := benchMsg{step: rand.IntN(50), dir: i % 2, idx: rand.IntN(20000), n: rand.Int64N(1 << 30), sent: time.Now().UnixNano() + rand.Int64N(1e12)}
+		text := m.text()
+		got, ok := parseBenchMsg(text)
+		if !ok || got != m {
+			t.Fatalf("%q parsed as %+v (ok %v), want %+v", text, got, ok, m)
+		}
+		// chatd masks Luhn-valid digit runs as card numbers; the text must
+		// reach the other side as sent.
+		if strings.ContainsAny(text, "0123456789") || chat.MaskCards(text) != text {
+			t.Fatalf("text %q has digits the server could mask", text)
+		}
+	}
+	if got, ok := parseBenchMsg(benchMsg{sent: math.MaxInt64}.text()); !ok || got.sent != math.MaxInt64 {
+		t.Fatalf("largest timestamp: %+v %v", got, ok)
+	}
+}
+
+func TestParseBenchMsgRejects(t *testing.T) {
+	for _, s := range []string{"", "hello", "bench", "bench a v b c", "bench a x b c d", "bench a v b c D", "bench a v b c d e", "benchmark chat 3"} {
+		if _, ok := parseBenchMsg(s); ok {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}
+
+func TestSeqTrack(t *testing.T) {
+	var tr seqTrack
+	tr.base(2)
+	for _, s := range []int64{3, 3, 5, 6, 2, 9, 4} {
+		tr.note(s)
+	}
+	last, dups, reordered := tr.get()
+	if last != 6 || dups != 2 || reordered != 1 {
+		t.Fatalf("last %d dups %d reordered %d", last, dups, reordered)
+	}
+	if m := tr.missing(10); m != 3 { // 7, 8 and 10
+		t.Fatalf("missing %d", m)
+	}
+}
