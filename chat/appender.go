@@ -5,11 +5,11 @@ import (
 	"hash/fnv"
 )
 
-// pending is one message waiting for its group commit.
+// pending is one message waiting for its group commit; done is called
+// from the writer once the outcome is known and must not block.
 type pending struct {
-	ctx  context.Context
 	req  AppendRequest
-	done chan AppendResult
+	done func(AppendResult)
 }
 
 // startWriters runs the group-commit writers. Each owns a share of the
@@ -28,24 +28,19 @@ func (s *Service) startWriters(ctx context.Context) {
 	}
 }
 
-// append stores a message through the group commit and relays it; it
-// returns once the message is durable (or refused).
-func (s *Service) append(ctx context.Context, r AppendRequest) AppendResult {
+// append hands a message to the group commit; done learns the outcome
+// once the message is durable (or refused). It blocks only while the
+// writer's queue is full.
+func (s *Service) append(ctx context.Context, r AppendRequest, done func(AppendResult)) {
 	h := fnv.New32a()
 	h.Write([]byte(r.ChatID))
-	p := &pending{ctx: ctx, req: r, done: make(chan AppendResult, 1)}
+	p := &pending{req: r, done: done}
 	select {
 	case s.writers[int(h.Sum32())%len(s.writers)] <- p:
 	case <-ctx.Done():
-		return AppendResult{Err: ctx.Err()}
+		done(AppendResult{Err: ctx.Err()})
 	case <-s.closing:
-		return AppendResult{Err: Errorf(EUnavailable, "server shutting down")}
-	}
-	select {
-	case res := <-p.done:
-		return res
-	case <-ctx.Done():
-		return AppendResult{Err: ctx.Err()}
+		done(AppendResult{Err: Errorf(EUnavailable, "server shutting down")})
 	}
 }
 
@@ -98,7 +93,7 @@ func (s *Service) writeLoop(ctx context.Context, in chan *pending) {
 			s.log.Warn("relay", "err", err, "messages", len(msgs))
 		}
 		for i, p := range batch {
-			p.done <- res[i]
+			p.done(res[i])
 		}
 	}
 }

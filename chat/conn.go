@@ -79,6 +79,11 @@ type conn struct {
 
 	chats map[string]*chatState // writers only (one at a time)
 
+	// Messages being committed: at most cap(inflight) at once; pending
+	// lets other frames wait for them.
+	inflight chan struct{}
+	pending  sync.WaitGroup
+
 	allowMu sync.Mutex
 	allowed map[string]bool // chats this connection follows, for typing and read
 }

@@ -35,6 +35,9 @@ func (s *Service) dispatch(ctx context.Context, c *conn, f *inFrame) error {
 			return Errorf(EMissingClient, "client_id must be a UUID")
 		}
 	}
+	if f.Type != TMessage && f.Type != TNote && f.Type != TTyping {
+		c.pending.Wait() // earlier messages are stored before any other change
+	}
 	staff := c.isStaff()
 	switch {
 	case f.Type == TStart && !staff:
@@ -153,12 +156,25 @@ func (s *Service) message(ctx context.Context, c *conn, f *inFrame, kind string)
 	if from.Kind == FromVisitor {
 		from.Name = c.visitorName
 	}
-	r := s.append(ctx, AppendRequest{Principal: c.who.key(), ClientID: f.ClientID, ChatID: f.ChatID, Kind: kind, From: from,
-		Text: text, VisitorID: c.who.visitorID, Agent: c.who.agent})
-	if r.Err != nil {
-		return r.Err
-	}
-	s.ack(c, f, ackFrame{ChatID: f.ChatID, Seq: r.Message.Seq})
+	// The reader goes on with the next frame while this one commits: one
+	// socket is not limited to a message per commit. Frames other than
+	// messages wait for these first (c.settle), so they see them stored.
+	c.inflight <- struct{}{}
+	c.pending.Add(1)
+	clientID, chatID := f.ClientID, f.ChatID
+	s.append(ctx, AppendRequest{Principal: c.who.key(), ClientID: f.ClientID, ChatID: f.ChatID, Kind: kind, From: from,
+		Text: text, VisitorID: c.who.visitorID, Agent: c.who.agent}, func(r AppendResult) {
+		if r.Err != nil {
+			if ErrorCode(r.Err) == EInternal {
+				s.log.Error("append", "chat", chatID, "err", r.Err)
+			}
+			c.reply(errFrame(r.Err, clientID))
+		} else {
+			c.reply(encode(ackFrame{Type: TAck, ClientID: clientID, ChatID: chatID, Seq: r.Message.Seq}))
+		}
+		c.pending.Done()
+		<-c.inflight
+	})
 	return nil
 }
 
@@ -287,7 +303,12 @@ func (s *Service) presence(ctx context.Context, c *conn, f *inFrame) error {
 	default:
 		return Errorf(EInvalidPresence, "status must be online, away or offline")
 	}
-	a := c.who.agent
+	// The stored record, not the one read at connect: an admin may have
+	// changed the capacity or the units since.
+	a, err := s.store.Agent(ctx, c.who.agent.ID)
+	if err != nil {
+		return err
+	}
 	as, err := s.assign.SetPresence(ctx, assign.Agent{ID: a.ID, Name: a.Name, Units: a.Units, MaxChats: a.MaxChats}, f.Status)
 	if err != nil {
 		return err

@@ -101,7 +101,7 @@ func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who principal, 
 	defer cancel()
 	c := &conn{
 		svc: s, ws: ws, who: who, ip: ip, visitorName: name, life: ctx,
-		out: newOutbox(s.cfg.SendQueue), done: make(chan struct{}),
+		out: newOutbox(s.cfg.SendQueue), done: make(chan struct{}), inflight: make(chan struct{}, 64),
 		limiter: rate.NewLimiter(s.cfg.FrameRate, s.cfg.FrameBurst),
 		chats:   map[string]*chatState{},
 		allowed: map[string]bool{}, channels: map[string]struct{}{},
@@ -112,6 +112,7 @@ func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who principal, 
 	if err := c.readLoop(ctx); err != nil {
 		c.logger().Debug("read", "err", err)
 	}
+	c.pending.Wait()
 	c.close(websocket.StatusNormalClosure, "")
 	c.out.close()
 	cancel()
