@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/chatd/chatd/assign"
@@ -53,7 +54,7 @@ func (s *Service) assigned(ctx context.Context, a assign.Assignment) {
 	s.metrics.assigned.Observe(wait.Seconds())
 	ref := s.agentRef(ctx, a.AgentID)
 	msgs := []published{
-		{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Frame: encode(assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, Agent: ref, LastSeq: ch.LastSeq})}},
+		{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Agent: assignment(ch), Frame: encode(assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, Agent: ref, LastSeq: ch.LastSeq})}},
 		{s.hub.agentChannel(a.AgentID), &envelope{Kind: evJoin, Chat: ch.ID}},
 	}
 	if before.AgentID != "" && before.AgentID != a.AgentID {
@@ -237,4 +238,14 @@ func etaSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 type queuePlace struct {
 	unit string
 	pos  int
+}
+
+// assignment names one assignment of a chat (agent and moment), so a
+// connection that hears of it twice announces it once, while the same agent
+// taking the chat again later is news.
+func assignment(ch *Chat) string {
+	if ch.AssignedAt == nil {
+		return ch.AgentID
+	}
+	return ch.AgentID + "@" + strconv.FormatInt(ch.AssignedAt.UnixMilli(), 10)
 }

@@ -47,6 +47,10 @@ type item struct {
 // writer goroutine touches it.
 type chatState struct {
 	lastSeq, lastNote int64
+	// The connection has sent every seq in (base, lastSeq] and every note
+	// in (baseNote, lastNote].
+	base, baseNote int64
+	announced      string // the assignment last announced in chat.assigned
 	// A chat followed since the connection opened holds its live messages
 	// until the client's resume (or the resume window) so the replay and
 	// the live stream arrive in order and once.
@@ -335,6 +339,14 @@ func (c *conn) process(ctx context.Context, it item) error {
 	if (e.Staff && !c.isStaff()) || (e.Skip != "" && e.Skip == c.who.key()) {
 		return nil
 	}
+	if e.Agent != "" { // chat.assigned: once per agent, however it reached us
+		if st := c.chats[e.Chat]; st != nil {
+			if st.announced == e.Agent {
+				return nil
+			}
+			st.announced = e.Agent
+		}
+	}
 	if e.Seq > 0 || e.Note > 0 {
 		return c.ordered(ctx, e)
 	}
@@ -401,7 +413,7 @@ func (c *conn) join(ctx context.Context, chatID string) error {
 			return err
 		}
 		st := c.chats[chatID]
-		st.lastSeq, st.lastNote = f.LastSeq, f.LastNote
+		st.lastSeq, st.lastNote, st.announced = f.LastSeq, f.LastNote, assignment(ch)
 		return c.write(ctx, encode(f))
 	}
 	// A visitor's tab: the chat's messages so far, then where it stands.
@@ -425,6 +437,12 @@ func (c *conn) writeState(ctx context.Context, ch *Chat) error {
 		if err != nil {
 			return err
 		}
+		if st := c.chats[ch.ID]; st != nil {
+			if st.announced == assignment(ch) {
+				return nil
+			}
+			st.announced = assignment(ch)
+		}
 		return c.write(ctx, encode(f))
 	}
 	return nil
@@ -432,51 +450,87 @@ func (c *conn) writeState(ctx context.Context, ch *Chat) error {
 
 func (c *conn) leave(chatID string) {
 	delete(c.chats, chatID)
+	c.allowMu.Lock()
+	delete(c.allowed, chatID) // typing and read are checked afresh
+	c.allowMu.Unlock()
 	c.svc.hub.unsubscribe(c.svc.hub.chatChannel(chatID), c)
 }
 
-// replay sends every message (and, to staff, note) after the given seqs,
-// and makes them the connection's position in the chat.
-// Notes are replayed only when afterNote is given.
+// replay sends the messages (and, to staff who ask with afterNote, notes)
+// after the given seqs that this connection has not sent yet, in order.
+// A connection has sent everything in (base, last] of a chat it follows:
+// a resume that comes after live messages flowed gets only what precedes
+// them, never a second copy.
 func (c *conn) replay(ctx context.Context, chatID string, afterSeq int64, afterNote *int64) error {
 	st := c.chats[chatID]
 	if st == nil {
 		if err := c.svc.hub.subscribe(ctx, c.svc.hub.chatChannel(chatID), c); err != nil {
 			return err
 		}
-		st = &chatState{}
-		c.chats[chatID] = st
-	}
-	st.lastSeq = afterSeq
-	kinds := []string{KindMessage}
-	if c.isStaff() && afterNote != nil {
-		st.lastNote = *afterNote
-		kinds = append(kinds, KindNote)
-	}
-	for _, kind := range kinds {
-		last := &st.lastSeq
-		if kind == KindNote {
-			last = &st.lastNote
+		ch, err := c.svc.store.Chat(ctx, chatID)
+		if err != nil {
+			return err
 		}
-		for {
-			msgs, err := c.svc.store.Messages(ctx, chatID, kind, *last, 500)
-			if err != nil {
-				return err
-			}
-			for _, m := range msgs {
-				if err := c.write(ctx, encode(newMessageFrame(m))); err != nil {
-					return err
-				}
-				*last = m.Seq
-			}
-			if len(msgs) < 500 {
-				break
-			}
+		// Notes from now on, unless the client asks for earlier ones.
+		st = &chatState{lastSeq: afterSeq, base: afterSeq, lastNote: ch.LastNote, baseNote: ch.LastNote}
+		c.chats[chatID] = st
+		c.allow(chatID)
+		if afterNote != nil {
+			st.lastNote, st.baseNote = *afterNote, *afterNote
+		}
+	}
+	if st.paused { // nothing live sent yet: start where the client stands
+		st.lastSeq, st.base = afterSeq, afterSeq
+	}
+	if err := c.replayKind(ctx, chatID, KindMessage, afterSeq, &st.base, &st.lastSeq); err != nil {
+		return err
+	}
+	if c.isStaff() && afterNote != nil {
+		if st.paused {
+			st.lastNote, st.baseNote = *afterNote, *afterNote
+		}
+		if err := c.replayKind(ctx, chatID, KindNote, *afterNote, &st.baseNote, &st.lastNote); err != nil {
+			return err
 		}
 	}
 	if st.paused {
 		return c.unpause(ctx, chatID, st)
 	}
+	return nil
+}
+
+// replayKind sends one kind's items in (after, *base], or everything after
+// `after` when the connection has sent nothing beyond *base yet, and moves
+// the marks.
+func (c *conn) replayKind(ctx context.Context, chatID, kind string, after int64, base, last *int64) error {
+	if after >= *base && *base < *last {
+		return nil // the client has everything this connection sent
+	}
+	upTo := *base
+	open := *base >= *last // nothing live sent: replay to the end
+	for from := after; ; {
+		msgs, err := c.svc.store.Messages(ctx, chatID, kind, from, 500)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if !open && m.Seq > upTo {
+				*base = min(*base, after)
+				return nil
+			}
+			if err := c.write(ctx, encode(newMessageFrame(m))); err != nil {
+				return err
+			}
+			from = m.Seq
+			if open {
+				*last = m.Seq
+			}
+		}
+		if len(msgs) < 500 {
+			break
+		}
+	}
+	*base = min(*base, after)
 	return nil
 }
 

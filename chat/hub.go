@@ -31,6 +31,7 @@ type envelope struct {
 	Staff bool   `json:"st,omitempty"` // visitors never get it
 	Unit  string `json:"u,omitempty"`
 	Skip  string `json:"x,omitempty"` // not for this principal's own connections (typing, read)
+	Agent string `json:"a,omitempty"` // chat.assigned: to whom, so a connection announces it once
 	Frame []byte `json:"-"`
 }
 

@@ -174,6 +174,7 @@ func (s *Service) greet(ctx context.Context, c *conn) error {
 				f, err = s.queuedFrame(ctx, ch)
 			} else {
 				f, err = s.assignedFrame(ctx, ch, false)
+				c.chats[ch.ID].announced = assignment(ch)
 			}
 			if err != nil {
 				return err
@@ -220,7 +221,7 @@ func (s *Service) followFromStart(ctx context.Context, c *conn, channels []strin
 		if err := s.hub.subscribe(ctx, s.hub.chatChannel(ch.ID), c); err != nil { // one assigned in between
 			return nil, err
 		}
-		c.chats[ch.ID] = &chatState{lastSeq: ch.LastSeq, lastNote: ch.LastNote, paused: true}
+		c.chats[ch.ID] = &chatState{lastSeq: ch.LastSeq, lastNote: ch.LastNote, base: ch.LastSeq, baseNote: ch.LastNote, paused: true}
 		c.allow(ch.ID)
 	}
 	return chats, nil

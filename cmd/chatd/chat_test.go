@@ -55,3 +55,34 @@ func TestConversationOneNode(t *testing.T) {
 	}
 	visitor.call(map[string]any{"type": "csat", "chat_id": chatID, "rating": 5})
 }
+
+// A resume that arrives after live messages already flowed (past the
+// resume window) sends only what the connection had not sent: no message
+// twice. And a visitor hears of an assignment once.
+func TestLateResumeSendsNothingTwice(t *testing.T) {
+	n := startNode(t, clusterVars(t))
+	agent, _ := newAgent(t, n, "Ece", []string{"general"}, 2)
+	visitor, tok := newVisitor(t, n)
+	chatID := visitor.call(map[string]any{"type": "chat.start", "unit": "general", "text": "one", "age_confirmed": true}).str("chat_id")
+	agent.expect("chat.assigned", nil)
+	visitor.expect("chat.assigned", nil)
+	agent.call(map[string]any{"type": "message", "chat_id": chatID, "text": "two"})
+	visitor.expect("message", func(f frame) bool { return f.num("seq") == 2 })
+
+	again := dial(t, wsURL(n, "/ws/visitor?token="+tok), nil)
+	again.expect("hello", nil)
+	agent.call(map[string]any{"type": "message", "chat_id": chatID, "text": "three"})
+	// Past the resume window the held message is delivered live.
+	again.expect("message", func(f frame) bool { return f.num("seq") == 3 })
+	again.send(map[string]any{"type": "resume", "chat_id": chatID, "after_seq": 1})
+	agent.call(map[string]any{"type": "message", "chat_id": chatID, "text": "four"})
+	again.expect("message", func(f frame) bool { return f.num("seq") == 4 })
+	for seq := int64(2); seq <= 4; seq++ {
+		if got := again.count("message", func(f frame) bool { return f.num("seq") == seq }); got != 1 {
+			t.Errorf("seq %d delivered %d times on the new connection", seq, got)
+		}
+	}
+	if got := visitor.count("chat.assigned", nil); got != 1 {
+		t.Errorf("visitor got chat.assigned %d times", got)
+	}
+}
