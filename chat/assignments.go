@@ -28,10 +28,14 @@ func (s *Service) apply(ctx context.Context, as []assign.Assignment) {
 
 // assigned records that a.ChatID is now a.AgentID's and tells both sides.
 func (s *Service) assigned(ctx context.Context, a assign.Assignment) {
-	before, err := s.store.Chat(ctx, a.ChatID)
-	if err != nil {
-		s.log.Error("assigned chat", "chat", a.ChatID, "err", err)
-		return
+	previous := "" // a chat taken back from a lost agent still names them
+	if a.Requeued {
+		before, err := s.store.Chat(ctx, a.ChatID)
+		if err != nil {
+			s.log.Error("assigned chat", "chat", a.ChatID, "err", err)
+			return
+		}
+		previous = before.AgentID
 	}
 	agentID := a.AgentID
 	ch, outcome, err := s.store.Transit(ctx, Transition{ChatID: a.ChatID, From: []string{StatusQueued, StatusActive}, To: StatusActive, AgentID: &agentID, Unit: a.Unit})
@@ -57,8 +61,8 @@ func (s *Service) assigned(ctx context.Context, a assign.Assignment) {
 		{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Agent: assignment(ch), Frame: encode(assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, Agent: ref, LastSeq: ch.LastSeq})}},
 		{s.hub.agentChannel(a.AgentID), &envelope{Kind: evJoin, Chat: ch.ID}},
 	}
-	if before.AgentID != "" && before.AgentID != a.AgentID {
-		msgs = append(msgs, published{s.hub.agentChannel(before.AgentID), &envelope{Kind: evLeave, Chat: ch.ID}})
+	if previous != "" && previous != a.AgentID {
+		msgs = append(msgs, published{s.hub.agentChannel(previous), &envelope{Kind: evLeave, Chat: ch.ID}})
 	}
 	if err := s.hub.publishMany(ctx, msgs); err != nil {
 		s.log.Error("publish assignment", "chat", ch.ID, "err", err)
@@ -94,12 +98,25 @@ func (s *Service) requeued(ctx context.Context, a assign.Assignment) {
 	}
 }
 
+// agentRef names an agent for frames. Names are cached for a minute: they
+// are read on every assignment and hardly ever change.
 func (s *Service) agentRef(ctx context.Context, id string) agentRef {
+	if v, ok := s.names.Load(id); ok {
+		if n := v.(cachedName); time.Since(n.at) < time.Minute {
+			return agentRef{ID: id, Name: n.name}
+		}
+	}
 	a, err := s.store.Agent(ctx, id)
 	if err != nil {
 		return agentRef{ID: id}
 	}
+	s.names.Store(id, cachedName{a.Name, time.Now()})
 	return agentRef{ID: a.ID, Name: a.Name}
+}
+
+type cachedName struct {
+	name string
+	at   time.Time
 }
 
 // queueChanged tells every node that a unit's queue moved.
@@ -214,9 +231,11 @@ func (s *Service) assignedFrame(ctx context.Context, ch *Chat, staff bool) (assi
 	if err != nil {
 		return f, err
 	}
-	notes, err := s.store.Messages(ctx, ch.ID, KindNote, 0, 0)
-	if err != nil {
-		return f, err
+	var notes []Message
+	if ch.LastNote > 0 {
+		if notes, err = s.store.Messages(ctx, ch.ID, KindNote, 0, 0); err != nil {
+			return f, err
+		}
 	}
 	f.Visitor, f.Chat = v, ch
 	f.History = make([]messageFrame, len(msgs))

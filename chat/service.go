@@ -145,6 +145,8 @@ type Service struct {
 	ipLimits map[string]*ipLimit
 	ipConns  map[string]int
 
+	names sync.Map // agent id -> cachedName
+
 	posMu   sync.Mutex
 	lastPos map[string]queuePlace // chat -> place last told to this node's visitors
 	refresh map[string]bool

@@ -233,6 +233,7 @@ func (s *Service) updateAgent(c echo.Context) error {
 	if err := s.staff.UpdateAgent(ctx, a); err != nil {
 		return err
 	}
+	s.names.Delete(a.ID)
 	if a.Disabled && !before.Disabled {
 		if err := s.staff.DeleteAgentSessions(ctx, a.ID); err != nil {
 			return err

@@ -154,12 +154,8 @@ func (db *DB) StartChat(ctx context.Context, r chat.StartRequest) (*chat.Chat, c
 		c, err := db.OpenChat(ctx, r.Visitor.ID)
 		return c, chat.Refused, err
 	}
-	if _, ok, err := db.request(ctx, r.Principal, r.ClientID); err != nil || ok {
-		if err != nil {
-			return nil, chat.Refused, err
-		}
-		return earlier()
-	}
+	// No lookup first: a client_id seen before, or an open chat, fails the
+	// insert on a unique index, and only then is the earlier answer read.
 	t := now()
 	id := uuid.NewString()
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -280,33 +276,33 @@ func (db *DB) Transit(ctx context.Context, t chat.Transition) (*chat.Chat, chat.
 	for _, f := range t.From {
 		args = append(args, f)
 	}
-	q := "UPDATE chats SET " + strings.Join(set, ", ") + " WHERE id = ? AND status IN (?" + strings.Repeat(", ?", len(t.From)-1) + ")"
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, db.rebind(q), args...)
-		if err != nil {
+	q := db.rebind("UPDATE chats SET " + strings.Join(set, ", ") + " WHERE id = ? AND status IN (?" + strings.Repeat(", ?", len(t.From)-1) + ") RETURNING " + chatCols)
+	var row chatRow
+	var err error
+	if t.ClientID == "" {
+		// One statement, no transaction around it: a single round trip.
+		err = db.x.GetContext(ctx, &row, q, args...)
+	} else {
+		err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+			if err := tx.GetContext(ctx, &row, q, args...); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, db.rebind("INSERT INTO requests (principal, client_id, chat_id, created_at) VALUES (?, ?, ?, ?)"),
+				t.Principal, t.ClientID, t.ChatID, ms)
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errNotApplied
-		}
-		if t.ClientID == "" {
-			return nil
-		}
-		_, err = tx.ExecContext(ctx, db.rebind("INSERT INTO requests (principal, client_id, chat_id, created_at) VALUES (?, ?, ?, ?)"),
-			t.Principal, t.ClientID, t.ChatID, ms)
-		return err
-	})
-	outcome := chat.Applied
-	switch {
-	case errors.Is(err, errNotApplied):
-		outcome = chat.Refused
-	case isUniqueViolation(err): // the same client_id raced in on another node
-		outcome = chat.Duplicate
-	case err != nil:
-		return nil, chat.Refused, fmt.Errorf("chat %s -> %s: %w", t.ChatID, t.To, err)
+		})
 	}
-	c, err := db.Chat(ctx, t.ChatID)
-	return c, outcome, err
+	switch {
+	case err == nil:
+		return row.chat(), chat.Applied, nil
+	case errors.Is(err, sql.ErrNoRows): // not in a From state: say how it is
+		c, err := db.Chat(ctx, t.ChatID)
+		return c, chat.Refused, err
+	case isUniqueViolation(err): // the same client_id raced in on another node
+		c, err := db.Chat(ctx, t.ChatID)
+		return c, chat.Duplicate, err
+	}
+	return nil, chat.Refused, fmt.Errorf("chat %s -> %s: %w", t.ChatID, t.To, err)
 }
 
 // Seen reports whether a client_id was already applied for principal.
