@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -242,19 +241,11 @@ func login(t *testing.T, n *node, email, password string) string {
 	return out.Token
 }
 
-// newAgent creates an agent through the admin API, connects it and sets it
+// newAgent creates an agent (see createStaff), connects it and sets it
 // online.
 func newAgent(t *testing.T, n *node, name string, units []string, max int) (*wsClient, string) {
 	t.Helper()
-	admin := login(t, n, "admin@example.com", "admin-password")
-	email := strings.ToLower(name) + "-" + uuid.NewString()[:8] + "@example.com"
-	var a map[string]any
-	if code := api(t, "POST", n.url+"/api/v1/agents", admin, map[string]any{"email": email, "password": "agent-password", "name": name, "units": units, "max_chats": max, "role": "agent"}, &a); code != 201 {
-		t.Fatalf("create agent: %d %v", code, a)
-	}
-	tok := login(t, n, email, "agent-password")
-	c := dial(t, wsURL(n, "/ws/agent?token="+tok), nil)
-	c.expect("hello", nil)
-	c.call(map[string]any{"type": "presence", "status": "online"})
-	return c, fmt.Sprint(a["id"])
+	a := createStaff(t, n, name, "agent", units, max)
+	c, _ := dialStaff(t, n, a, true)
+	return c, a.id
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 // node is one running chatd in the test process.
 type node struct {
 	*server
-	url string
-	out bytes.Buffer
+	url  string
+	out  bytes.Buffer
+	stop func() // cancels the node and waits for it to drain; idempotent
 }
 
 // testEnv returns a getenv over the given variables.
@@ -52,13 +54,17 @@ func startNode(t *testing.T, vars map[string]string) *node {
 	n.url = "http://" + ln.Addr().String()
 	done := make(chan error, 1)
 	go func() { done <- n.serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		n.close()
-	})
+	var once sync.Once
+	n.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+			n.close()
+		})
+	}
+	t.Cleanup(n.stop)
 	return n
 }
 
