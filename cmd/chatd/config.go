@@ -37,6 +37,7 @@ type Config struct {
 	RateIP              int
 	ConnsPerIP          int
 	PprofAddr           string
+	TrustedProxies      []*net.IPNet
 }
 
 // env describes one variable: its name, default and how to parse it.
@@ -116,6 +117,24 @@ func (c *Config) vars() []env {
 		{"CHAT_RATE_CONN_PER_SEC", "50", "frames per second one connection may send (bursts of twice that)", num(&c.RateConn, 1)},
 		{"CHAT_RATE_IP_PER_SEC", "500", "frames and requests per second one client address may send (bursts of twice that)", num(&c.RateIP, 1)},
 		{"CHAT_CONNS_PER_IP", "1000", "open WebSockets one client address may hold on one node", num(&c.ConnsPerIP, 1)},
+		{"CHAT_TRUSTED_PROXIES", "", "comma list of proxy addresses or CIDRs whose X-Forwarded-For is believed; empty: the peer address is the client's", func(v string) error {
+			c.TrustedProxies = nil
+			for _, item := range splitList(v) {
+				if !strings.Contains(item, "/") {
+					if ip := net.ParseIP(item); ip != nil && ip.To4() != nil {
+						item += "/32"
+					} else {
+						item += "/128"
+					}
+				}
+				_, n, err := net.ParseCIDR(item)
+				if err != nil {
+					return fmt.Errorf("%q is not an address or CIDR", item)
+				}
+				c.TrustedProxies = append(c.TrustedProxies, n)
+			}
+			return nil
+		}},
 		{"CHAT_PPROF_ADDR", "", "address for Go's profiler (net/http/pprof), e.g. 127.0.0.1:6060; empty: off", str(&c.PprofAddr)},
 		{"CHAT_SESSION_TTL", "720h", "how long a staff login lasts", dur(&c.SessionTTL)},
 	}

@@ -61,6 +61,7 @@ func newServer(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer
 	s.echo = echo.New()
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = errorHandler(log)
+	s.echo.IPExtractor = clientIP(cfg.TrustedProxies)
 	s.routes()
 	return s, nil
 }
@@ -233,4 +234,19 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) {
 	if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("profiler", "err", err)
 	}
+}
+
+// clientIP decides whose address a request is, for the per-address limits:
+// the peer's, unless the peer is a trusted proxy, whose X-Forwarded-For then
+// names the client. Trusting the header from anyone would let a client
+// choose its own address and slip past every limit.
+func clientIP(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }

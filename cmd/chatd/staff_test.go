@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 )
 
 func TestLoginThrottleAndStaffAPI(t *testing.T) {
@@ -83,5 +87,35 @@ func TestConnectionsPerAddressCapped(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 429 {
 		t.Fatalf("third socket from one address: %d, want 429", resp.StatusCode)
+	}
+}
+
+// A client cannot pick its own address with X-Forwarded-For: the
+// per-address limits hold unless the peer is a trusted proxy.
+func TestForwardedForNeedsATrustedProxy(t *testing.T) {
+	tests := []struct {
+		name    string
+		trusted string
+		want    int // third socket's status
+	}{
+		{"untrusted header ignored", "", 429},
+		{"trusted proxy's header believed", "127.0.0.1", 101},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := startNode(t, clusterVars(t, "CHAT_CONNS_PER_IP", "2", "CHAT_TRUSTED_PROXIES", tt.trusted))
+			_, tok := newVisitor(t, n)
+			dial(t, wsURL(n, "/ws/visitor?token="+tok), nil).expect("hello", nil)
+			h := http.Header{"X-Forwarded-For": {"203.0.113.7"}}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			ws, resp, err := websocket.Dial(ctx, wsURL(n, "/ws/visitor?token="+tok), &websocket.DialOptions{HTTPHeader: h})
+			if ws != nil {
+				ws.Close(websocket.StatusNormalClosure, "")
+			}
+			if resp == nil || resp.StatusCode != tt.want {
+				t.Fatalf("third socket with X-Forwarded-For: %v %v, want status %d", resp, err, tt.want)
+			}
+		})
 	}
 }
