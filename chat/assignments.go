@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"strconv"
@@ -154,11 +155,7 @@ func (s *Service) refreshQueue(ctx context.Context, unit string) {
 		s.log.Warn("queue", "unit", unit, "err", err)
 		return
 	}
-	avail, err := s.assign.Available(ctx, unit)
-	if err != nil {
-		s.log.Warn("available", "unit", unit, "err", err)
-		return
-	}
+	avail := -1 // asked only when a local visitor is to be told
 	qf := queueFrame{Type: TQueue, Unit: unit, Chats: make([]queueItem, 0, len(q))}
 	inQueue := make(map[string]bool, len(q))
 	for _, item := range q {
@@ -177,6 +174,12 @@ func (s *Service) refreshQueue(ctx context.Context, unit string) {
 		if !changed {
 			continue
 		}
+		if avail < 0 {
+			if avail, err = s.assign.Available(ctx, unit); err != nil {
+				s.log.Warn("available", "unit", unit, "err", err)
+				return
+			}
+		}
 		f := encode(queuedFrame{Type: TQueued, ChatID: item.ChatID, Unit: unit, Position: item.Position, ETASeconds: eta, Offline: avail == 0})
 		for _, c := range conns {
 			if !c.isStaff() {
@@ -192,9 +195,23 @@ func (s *Service) refreshQueue(ctx context.Context, unit string) {
 	}
 	s.posMu.Unlock()
 	frame := encode(qf)
+	s.posMu.Lock()
+	same := bytes.Equal(s.lastQueue[unit], frame)
+	s.lastQueue[unit] = frame
+	s.posMu.Unlock()
+	if same { // agents already have it; one who just connected got it in greet
+		return
+	}
 	for _, c := range s.hub.local(s.hub.unitChannel(unit)) {
 		c.reply(frame)
 	}
+}
+
+// queueSnapshot is the unit's queue frame this node sent last, if any.
+func (s *Service) queueSnapshot(unit string) []byte {
+	s.posMu.Lock()
+	defer s.posMu.Unlock()
+	return s.lastQueue[unit]
 }
 
 // queuedFrame says where a waiting chat stands now.

@@ -139,8 +139,10 @@ func (s *Service) start(ctx context.Context, c *conn, f *inFrame) error {
 	if err := s.hub.publish(ctx, s.hub.visitorChannel(v.ID), &envelope{Kind: evJoin, Chat: ch.ID}); err != nil {
 		return err
 	}
-	s.apply(ctx, as)
-	s.queueChanged(ctx, unit)
+	s.apply(ctx, as) // tells of the queue change when it assigned something
+	if len(as) == 0 {
+		s.queueChanged(ctx, unit)
+	}
 	return nil
 }
 

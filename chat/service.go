@@ -147,9 +147,10 @@ type Service struct {
 
 	names sync.Map // agent id -> cachedName
 
-	posMu   sync.Mutex
-	lastPos map[string]queuePlace // chat -> place last told to this node's visitors
-	refresh map[string]bool
+	posMu     sync.Mutex
+	lastPos   map[string]queuePlace // chat -> place last told to this node's visitors
+	lastQueue map[string][]byte     // unit -> queue frame last sent to this node's agents
+	refresh   map[string]bool
 
 	wg      sync.WaitGroup // connections: Shutdown waits for them
 	loops   sync.WaitGroup // background loops: they end with Run's context
@@ -179,7 +180,7 @@ func New(cfg Config, d Deps) *Service {
 	cfg = cfg.withDefaults()
 	s := &Service{
 		cfg: cfg, store: d.Store, staff: d.Staff, rdb: d.Redis, assign: d.Assigner, classify: d.Classifier, events: d.Events, signer: d.Signer,
-		log: d.Log, metrics: newMetrics(), ipLimits: map[string]*ipLimit{}, ipConns: map[string]int{}, lastPos: map[string]queuePlace{},
+		log: d.Log, metrics: newMetrics(), ipLimits: map[string]*ipLimit{}, ipConns: map[string]int{}, lastPos: map[string]queuePlace{}, lastQueue: map[string][]byte{},
 		refresh: map[string]bool{}, closing: make(chan struct{}), node: uuid.NewString(),
 	}
 	s.hub = newHub(d.Redis, cfg.Prefix, d.Log)

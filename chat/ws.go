@@ -151,9 +151,14 @@ func (s *Service) greet(ctx context.Context, c *conn) error {
 		if err := s.assign.Connected(ctx, a.ID, s.node); err != nil { // a reconnect within the grace period keeps the chats
 			return err
 		}
-		for _, u := range a.Units {
-			s.onQueueChanged(u, nil)
-		}
+		defer func() { // after hello: the queues as last seen, then any change
+			for _, u := range a.Units {
+				if f := s.queueSnapshot(u); f != nil {
+					c.reply(f)
+				}
+				s.onQueueChanged(u, nil)
+			}
+		}()
 	} else {
 		hello.Role, hello.VisitorID = "visitor", c.who.visitorID
 		chats, err := s.followFromStart(ctx, c, []string{s.hub.visitorChannel(c.who.visitorID)}, func() ([]*Chat, error) {

@@ -82,9 +82,11 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		x.SetMaxOpenConns(8)
 		x.SetMaxIdleConns(8)
 	} else {
-		x.SetMaxOpenConns(32)
-		x.SetMaxIdleConns(32)
-		x.SetConnMaxIdleTime(5 * time.Minute)
+		// A few connections per core serve PostgreSQL best; once open they
+		// are kept (see Warm).
+		x.SetMaxOpenConns(pgConns)
+		x.SetMaxIdleConns(pgConns)
+		x.SetConnMaxIdleTime(30 * time.Minute)
 	}
 	db := &DB{x: x, engine: engine}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -94,6 +96,30 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+const pgConns = 16
+
+// Warm opens the whole PostgreSQL pool now and runs a query on each
+// connection, so a burst of work does not wait for new backends to start and
+// fill their caches. SQLite needs nothing.
+func (db *DB) Warm(ctx context.Context) {
+	if db.engine != Postgres {
+		return
+	}
+	conns := make([]*sqlx.Conn, 0, pgConns)
+	for range pgConns {
+		c, err := db.x.Connx(ctx)
+		if err != nil {
+			break
+		}
+		var one int
+		_ = c.GetContext(ctx, &one, "SELECT 1 FROM chats WHERE id = '' UNION ALL SELECT 1 FROM messages WHERE chat_id = '' LIMIT 1")
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
 }
 
 func parseURL(raw string) (engine Engine, driver, dsn string, err error) {

@@ -198,6 +198,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	base := "http://" + displayAddr(ln.Addr().String())
 	fmt.Fprintf(stdout, "chatd listening on %s (database: %s, redis: %s)\n  widget demo: %s/\n  console:     %s/console\n",
 		ln.Addr(), s.db.Engine(), redisKind(s.rdb), base, base)
+	s.db.Warm(ctx)
 	log.Info("serving", "addr", ln.Addr().String(), "database", string(s.db.Engine()), "redis", redisKind(s.rdb))
 	return s.serve(ctx, ln)
 }
