@@ -109,16 +109,9 @@ func (db *DB) appendFast(ctx context.Context, reqs []chat.AppendRequest, res []c
 		if mayAppend(c, r) != nil {
 			return errFallback
 		}
-		var seq int64
-		if r.Kind == chat.KindNote {
-			c.newNote++
-			seq = c.newNote
-		} else {
-			c.newSeq++
-			seq = c.newSeq
-		}
-		res[i] = chat.AppendResult{Message: chat.Message{ChatID: r.ChatID, Kind: r.Kind, Seq: seq, From: r.From, Text: r.Text, At: msTime(t)}}
-		msgArgs = append(msgArgs, r.ChatID, r.Kind, seq, r.From.Kind, r.From.ID, r.From.Name, r.Text, r.ClientID, t)
+		var m chat.Message
+		m, msgArgs = c.take(r, t, msgArgs)
+		res[i] = chat.AppendResult{Message: m}
 	}
 	if _, err := tx.ExecContext(ctx, db.rebind("INSERT INTO messages (chat_id, kind, seq, sender_kind, sender_id, sender_name, text, client_id, created_at) VALUES "+
 		placeholders(len(reqs), 9)), msgArgs...); err != nil {
@@ -140,6 +133,21 @@ type chatSeq struct {
 	LastNote  int64   `db:"last_note"`
 	newSeq    int64
 	newNote   int64
+}
+
+// take gives r the chat's next seq of its kind and returns the message
+// with args extended by its row for the insert.
+func (c *chatSeq) take(r chat.AppendRequest, t int64, args []any) (chat.Message, []any) {
+	var seq int64
+	if r.Kind == chat.KindNote {
+		c.newNote++
+		seq = c.newNote
+	} else {
+		c.newSeq++
+		seq = c.newSeq
+	}
+	m := chat.Message{ChatID: r.ChatID, Kind: r.Kind, Seq: seq, From: r.From, Text: r.Text, At: msTime(t)}
+	return m, append(args, r.ChatID, r.Kind, seq, r.From.Kind, r.From.ID, r.From.Name, r.Text, r.ClientID, t)
 }
 
 func (db *DB) appendOnce(ctx context.Context, reqs []chat.AppendRequest, res []chat.AppendResult) error {
@@ -176,16 +184,7 @@ func (db *DB) appendOnce(ctx context.Context, reqs []chat.AppendRequest, res []c
 			res[i].Err = err
 			continue
 		}
-		var seq int64
-		if r.Kind == chat.KindNote {
-			c.newNote++
-			seq = c.newNote
-		} else {
-			c.newSeq++
-			seq = c.newSeq
-		}
-		res[i].Message = chat.Message{ChatID: r.ChatID, Kind: r.Kind, Seq: seq, From: r.From, Text: r.Text, At: msTime(t)}
-		msgArgs = append(msgArgs, r.ChatID, r.Kind, seq, r.From.Kind, r.From.ID, r.From.Name, r.Text, r.ClientID, t)
+		res[i].Message, msgArgs = c.take(r, t, msgArgs)
 	}
 	if len(msgArgs) == 0 {
 		return tx.Commit()
