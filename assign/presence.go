@@ -88,6 +88,27 @@ func (r *Redis) Disconnected(ctx context.Context, agentID, node string) error {
 	return nil
 }
 
+// Update changes a known agent's name, capacity and units, leaving its
+// status and liveness alone, and drains its units (a raise or a new unit
+// takes waiting chats at once). Chats it already has stay with it. An agent
+// the assigner has never seen gives ErrNotFound: it is registered when it
+// first comes online.
+func (r *Redis) Update(ctx context.Context, a Agent) ([]Assignment, error) {
+	if a.MaxChats < 0 {
+		return nil, fmt.Errorf("assign: update %s: negative max chats %d", a.ID, a.MaxChats)
+	}
+	args := []any{a.ID, a.Name, a.MaxChats}
+	for _, u := range dedupe(a.Units) {
+		args = append(args, u)
+	}
+	k := r.keys
+	out, err := r.mutate(ctx, updateScript, []string{k.agent(a.ID), k.agentUnits(a.ID), k.units()}, args...)
+	if err != nil {
+		return nil, fmt.Errorf("assign: update %s: %w", a.ID, err)
+	}
+	return out, nil
+}
+
 // SetCapacity changes an agent's max chats. Lowering it below the current
 // load takes no chat away; raising it drains the agent's queues.
 func (r *Redis) SetCapacity(ctx context.Context, agentID string, max int) ([]Assignment, error) {

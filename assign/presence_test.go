@@ -2,6 +2,7 @@ package assign
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -244,5 +245,29 @@ func TestDisconnectCountsSocketsAcrossNodes(t *testing.T) {
 	got := must(r.Sweep(ctx))
 	if len(got) != 1 || got[0].ChatID != "c1" || !got[0].Requeued {
 		t.Fatalf("sweep after the last socket closed: %+v", got)
+	}
+}
+
+// Update moves an agent to other units and capacity without changing its
+// status, and the new unit's waiting chats come at once.
+func TestUpdateUnitsAndCapacity(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRedis(t, newClock(), Config{HeartbeatTTL: ttl, Grace: grace})
+	must := must(t)
+	if _, err := r.Update(ctx, Agent{ID: "a", Units: []string{"general"}, MaxChats: 1}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("update of an unknown agent: %v, want ErrNotFound", err)
+	}
+	must(r.SetPresence(ctx, Agent{ID: "a", Name: "Ada", Units: []string{"general"}, MaxChats: 1}, StatusOnline))
+	must(r.Enqueue(ctx, "t1", "technical", 0))
+	must(r.Enqueue(ctx, "t2", "technical", 0))
+	wantPairs(t, "new unit and capacity", must(r.Update(ctx, Agent{ID: "a", Name: "Ada", Units: []string{"technical"}, MaxChats: 2})), "t1>a", "t2>a")
+	if n, err := r.Available(ctx, "general"); err != nil || n != 0 {
+		t.Errorf("Available(general) = %d, %v; want 0 after leaving the unit", n, err)
+	}
+	must(r.SetPresence(ctx, Agent{ID: "a", Name: "Ada", Units: []string{"technical"}, MaxChats: 2}, StatusAway))
+	must(r.Update(ctx, Agent{ID: "a", Name: "Ada", Units: []string{"technical"}, MaxChats: 3}))
+	agents, err := r.Agents(ctx, "technical")
+	if err != nil || len(agents) != 1 || agents[0].Status != StatusAway || agents[0].Max != 3 {
+		t.Fatalf("after update: %+v %v; want away with max 3", agents, err)
 	}
 }

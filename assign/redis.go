@@ -122,6 +122,7 @@ var (
 	heartbeatScript  = newScript("heartbeat")
 	disconnectScript = newScript("disconnect")
 	connectScript    = newScript("connect")
+	updateScript     = newScript("update")
 	enqueueScript    = newScript("enqueue")
 	releaseScript    = newScript("release")
 	transferScript   = newScript("transfer")

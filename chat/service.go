@@ -46,7 +46,7 @@ type Assigner interface {
 	Queue(ctx context.Context, unit string) ([]assign.QueuedChat, error)
 	Position(ctx context.Context, chatID string) (unit string, pos int, eta time.Duration, err error)
 	Available(ctx context.Context, unit string) (int, error)
-	SetCapacity(ctx context.Context, agentID string, max int) ([]assign.Assignment, error)
+	Update(ctx context.Context, a assign.Agent) ([]assign.Assignment, error)
 }
 
 var _ Assigner = (*assign.Redis)(nil)

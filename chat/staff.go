@@ -239,10 +239,10 @@ func (s *Service) updateAgent(c echo.Context) error {
 			return err
 		}
 		s.disconnectAgent(ctx, a.ID)
-	} else if a.MaxChats != before.MaxChats || !slices.Equal(a.Units, before.Units) {
-		// The assigner learns the new capacity and units; a raise takes
-		// waiting chats at once.
-		as, err := s.assign.SetCapacity(ctx, a.ID, a.MaxChats)
+	} else if a.MaxChats != before.MaxChats || a.Name != before.Name || !slices.Equal(a.Units, before.Units) {
+		// The assigner learns at once; a raise or a new unit takes waiting
+		// chats. An agent it has not seen yet is registered on coming online.
+		as, err := s.assign.Update(ctx, assign.Agent{ID: a.ID, Name: a.Name, Units: a.Units, MaxChats: a.MaxChats})
 		if err != nil && !errors.Is(err, assign.ErrNotFound) {
 			return err
 		}

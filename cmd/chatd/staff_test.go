@@ -119,3 +119,19 @@ func TestForwardedForNeedsATrustedProxy(t *testing.T) {
 		})
 	}
 }
+
+// An admin giving an online agent another unit hands them that unit's
+// waiting chat at once.
+func TestNewUnitTakesWaitingChat(t *testing.T) {
+	n := startNode(t, clusterVars(t))
+	agent, agentID := newAgent(t, n, "Ece", []string{"general"}, 2)
+	visitor, _ := newVisitor(t, n)
+	chatID := visitor.call(map[string]any{"type": "chat.start", "unit": "technical", "text": "the app crashes", "age_confirmed": true}).str("chat_id")
+	visitor.expect("chat.queued", nil)
+	admin := login(t, n, "admin@example.com", "admin-password")
+	if code := api(t, "PATCH", n.url+"/api/v1/agents/"+agentID, admin, map[string]any{"units": []string{"general", "technical"}}, nil); code != 200 {
+		t.Fatalf("patch units: %d", code)
+	}
+	agent.expect("chat.assigned", func(f frame) bool { return f.str("chat_id") == chatID })
+	visitor.expect("chat.assigned", nil)
+}
