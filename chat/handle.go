@@ -122,8 +122,17 @@ func (s *Service) start(ctx context.Context, c *conn, f *inFrame) error {
 	if err != nil {
 		return err
 	}
-	s.ack(c, f, ackFrame{ChatID: ch.ID, Seq: 1, Existing: outcome == Refused})
 	if outcome != Applied {
+		if ch.Status == StatusQueued {
+			// A resend may follow a failure between the commit and the
+			// queue: queueing is idempotent, so make sure it happened.
+			as, err := s.assign.Enqueue(ctx, ch.ID, ch.Unit, ch.Priority)
+			if err != nil {
+				return fmt.Errorf("enqueue: %w", err)
+			}
+			s.apply(ctx, as)
+		}
+		s.ack(c, f, ackFrame{ChatID: ch.ID, Seq: 1, Existing: outcome == Refused})
 		return nil
 	}
 	if v.Name != "" {
@@ -134,6 +143,9 @@ func (s *Service) start(ctx context.Context, c *conn, f *inFrame) error {
 	if err != nil {
 		return fmt.Errorf("enqueue: %w", err)
 	}
+	// Acked once queued, so chats started one after another queue in that
+	// order whichever node takes them.
+	s.ack(c, f, ackFrame{ChatID: ch.ID, Seq: 1})
 	// Every tab of the visitor follows the chat, then the assignment is
 	// told: a tab that joins after it reads the chat as active.
 	if err := s.hub.publish(ctx, s.hub.visitorChannel(v.ID), &envelope{Kind: evJoin, Chat: ch.ID}); err != nil {
