@@ -41,6 +41,22 @@ func (r *Redis) Enqueue(ctx context.Context, chatID, unit string, priority int) 
 	return out, nil
 }
 
+// Restore records that chatID, which the database holds as active, is
+// agentID's, when Redis does not know the chat: after an embedded Redis
+// started empty, the agent's load counts the chat again. A chat Redis knows
+// is left as it is.
+func (r *Redis) Restore(ctx context.Context, chatID, unit string, priority int, agentID string) error {
+	if chatID == "" || unit == "" || agentID == "" {
+		return fmt.Errorf("assign: restore %q: empty chat, unit or agent", chatID)
+	}
+	priority = min(max(priority, MinPriority), MaxPriority)
+	k := r.keys
+	if _, err := r.run(ctx, restoreScript, []string{k.chat(chatID), k.agentChats(agentID), k.arrivals(), k.units()}, chatID, unit, priority, agentID); err != nil {
+		return fmt.Errorf("assign: restore %s: %w", chatID, err)
+	}
+	return nil
+}
+
 // Release forgets a chat that was closed or escalated: it frees the agent's
 // slot, recording the handling time for the ETA, and drains that agent's
 // queues; a still queued chat just leaves its queue. Releasing an unknown

@@ -285,3 +285,25 @@ func TestETA(t *testing.T) {
 		t.Errorf("Position(assigned) = %s, %d, %v, %v; want general, 0, 0, nil", unit, pos, eta, err)
 	}
 }
+
+// Restore counts a chat the database holds as active against its agent
+// when Redis has forgotten it, and leaves a known chat alone.
+func TestRestore(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRedis(t, newClock(), Config{})
+	must := must(t)
+	must(r.SetPresence(ctx, Agent{ID: "a", Units: []string{"general"}, MaxChats: 2}, StatusOnline))
+	if err := r.Restore(ctx, "old", "general", 0, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Restore(ctx, "old", "general", 0, "b"); err != nil { // known now: unchanged
+		t.Fatal(err)
+	}
+	if got, err := r.AgentOf(ctx, "old"); err != nil || got != "a" {
+		t.Fatalf("AgentOf(old) = %q, %v; want a", got, err)
+	}
+	// One slot left: the first new chat takes it, the second waits.
+	wantPairs(t, "enqueue", must(r.Enqueue(ctx, "c1", "general", 0)), "c1>a")
+	wantPairs(t, "enqueue", must(r.Enqueue(ctx, "c2", "general", 0)))
+	wantPairs(t, "release restored", must(r.Release(ctx, "old")), "c2>a")
+}

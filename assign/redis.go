@@ -113,6 +113,7 @@ func (k keys) unitAgents(u string) string  { return string(k) + "unitagents:" + 
 func (k keys) queue(u string) string       { return string(k) + "queue:" + u }
 func (k keys) chat(id string) string       { return string(k) + "chat:" + id }
 func (k keys) sockets(id string) string    { return string(k) + "sockets:" + id }
+func (k keys) agentChats(id string) string { return string(k) + "agentchats:" + id }
 
 //go:embed lua/*.lua
 var luaFiles embed.FS
@@ -123,6 +124,7 @@ var (
 	disconnectScript = newScript("disconnect")
 	connectScript    = newScript("connect")
 	updateScript     = newScript("update")
+	restoreScript    = newScript("restore")
 	enqueueScript    = newScript("enqueue")
 	releaseScript    = newScript("release")
 	transferScript   = newScript("transfer")

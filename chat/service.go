@@ -23,6 +23,7 @@ type Store interface {
 	Chat(ctx context.Context, id string) (*Chat, error)
 	OpenChat(ctx context.Context, visitorID string) (*Chat, error)
 	AgentChats(ctx context.Context, agentID string) ([]*Chat, error)
+	OpenChats(ctx context.Context) ([]*Chat, error)
 	StartChat(ctx context.Context, r StartRequest) (*Chat, Outcome, error)
 	AppendBatch(ctx context.Context, reqs []AppendRequest) []AppendResult
 	Messages(ctx context.Context, chatID, kind string, after int64, limit int) ([]Message, error)
@@ -47,6 +48,7 @@ type Assigner interface {
 	Position(ctx context.Context, chatID string) (unit string, pos int, eta time.Duration, err error)
 	Available(ctx context.Context, unit string) (int, error)
 	Update(ctx context.Context, a assign.Agent) ([]assign.Assignment, error)
+	Restore(ctx context.Context, chatID, unit string, priority int, agentID string) error
 }
 
 var _ Assigner = (*assign.Redis)(nil)
@@ -202,6 +204,9 @@ func (s *Service) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := s.recoverLive(ctx); err != nil {
+		return err
+	}
 	s.startWriters(ctx)
 	s.loop(ctx, s.cfg.HeartbeatEvery, s.heartbeat)
 	s.loop(ctx, s.cfg.SweepEvery, s.sweep)
@@ -213,6 +218,37 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) StartHub(ctx context.Context) {
 	s.loops.Add(1)
 	go func() { defer s.loops.Done(); s.hub.run(ctx) }()
+}
+
+// recoverLive puts every open chat of the database back into the live
+// state, where Redis lacks it (an embedded Redis starts empty): waiting
+// chats into their queues in the order they came, active ones onto their
+// agents' load. It is idempotent, so every node runs it at start.
+func (s *Service) recoverLive(ctx context.Context) error {
+	chats, err := s.store.OpenChats(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ch := range chats {
+		if ch.Status == StatusActive && ch.AgentID != "" {
+			if err := s.assign.Restore(ctx, ch.ID, ch.Unit, ch.Priority, ch.AgentID); err != nil {
+				return err
+			}
+		}
+	}
+	for _, ch := range chats {
+		if ch.Status == StatusQueued {
+			as, err := s.assign.Enqueue(ctx, ch.ID, ch.Unit, ch.Priority)
+			if err != nil {
+				return err
+			}
+			s.apply(ctx, as)
+		}
+	}
+	if len(chats) > 0 {
+		s.log.Info("live state recovered", "open_chats", len(chats))
+	}
+	return nil
 }
 
 func (s *Service) loop(ctx context.Context, every time.Duration, fn func(context.Context)) {

@@ -123,6 +123,19 @@ func getChat(ctx context.Context, q sqlx.QueryerContext, query string, args ...a
 	return r.chat(), nil
 }
 
+// OpenChats lists every queued or active chat, oldest first.
+func (db *DB) OpenChats(ctx context.Context) ([]*chat.Chat, error) {
+	var rows []chatRow
+	if err := db.x.SelectContext(ctx, &rows, "SELECT "+chatCols+" FROM chats WHERE status IN ('queued', 'active') ORDER BY created_at, id"); err != nil {
+		return nil, fmt.Errorf("open chats: %w", err)
+	}
+	out := make([]*chat.Chat, len(rows))
+	for i, r := range rows {
+		out[i] = r.chat()
+	}
+	return out, nil
+}
+
 // AgentChats lists an agent's active chats, oldest first.
 func (db *DB) AgentChats(ctx context.Context, agentID string) ([]*chat.Chat, error) {
 	var rows []chatRow

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"maps"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/store/storetest"
 )
 
 func TestConversationOneNode(t *testing.T) {
@@ -90,5 +93,33 @@ func TestLateResumeSendsNothingTwice(t *testing.T) {
 	}
 	if got := visitor.count("chat.assigned", nil); got != 1 {
 		t.Errorf("visitor got chat.assigned %d times", got)
+	}
+}
+
+// A node that starts on a Redis that lost everything (an embedded Redis
+// after a restart) puts the database's open chats back: the waiting chat
+// is queued again and the active one counts against its agent's capacity.
+func TestLiveStateRecoveredOnStart(t *testing.T) {
+	vars := clusterVars(t)
+	a := startNode(t, vars)
+	ece := createStaff(t, a, "Ece", "agent", []string{"general"}, 1)
+	eceConn, _ := dialStaff(t, a, ece, true)
+	v1, _ := newVisitor(t, a)
+	active := v1.call(map[string]any{"type": "chat.start", "unit": "general", "text": "first", "age_confirmed": true}).str("chat_id")
+	eceConn.expect("chat.assigned", func(f frame) bool { return f.str("chat_id") == active })
+	v2, _ := newVisitor(t, a)
+	waiting := v2.call(map[string]any{"type": "chat.start", "unit": "general", "text": "second", "age_confirmed": true}).str("chat_id")
+	v2.expect("chat.queued", nil)
+	a.stop()
+
+	fresh := maps.Clone(vars)
+	fresh["CHAT_REDIS_URL"], fresh["CHAT_REDIS_PREFIX"] = storetest.RedisURL(t)
+	b := startNode(t, fresh)
+	eceAgain, _ := dialStaff(t, b, ece, true)
+	deniz, _ := newAgent(t, b, "Deniz", []string{"general"}, 1)
+	deniz.expect("chat.assigned", func(f frame) bool { return f.str("chat_id") == waiting })
+	time.Sleep(200 * time.Millisecond)
+	if n := eceAgain.count("chat.assigned", nil); n != 0 {
+		t.Fatalf("Ece, full with a restored chat, was given %d more", n)
 	}
 }
