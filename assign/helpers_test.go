@@ -38,7 +38,7 @@ func (c *clock) Add(d time.Duration) {
 // testServer returns options for the Redis named by TEST_REDIS_URL, or for a
 // fresh miniredis, and a key prefix unique to the test whose keys are
 // deleted when it ends.
-func testServer(t *testing.T) (*redis.Options, string) {
+func testServer(t testing.TB) (*redis.Options, string) {
 	t.Helper()
 	prefix := fmt.Sprintf("{t%016x}:", rand.Uint64())
 	url := os.Getenv("TEST_REDIS_URL")
@@ -70,7 +70,7 @@ func testServer(t *testing.T) (*redis.Options, string) {
 	return opts, prefix
 }
 
-func dial(t *testing.T, opts *redis.Options) *redis.Client {
+func dial(t testing.TB, opts *redis.Options) *redis.Client {
 	t.Helper()
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { rdb.Close() })
@@ -78,7 +78,7 @@ func dial(t *testing.T, opts *redis.Options) *redis.Client {
 }
 
 // newTestRedis returns a Redis on its own keys, driven by clk.
-func newTestRedis(t *testing.T, clk *clock, cfg Config) *Redis {
+func newTestRedis(t testing.TB, clk *clock, cfg Config) *Redis {
 	t.Helper()
 	opts, prefix := testServer(t)
 	cfg.Prefix, cfg.Now = prefix, clk.Now

@@ -45,3 +45,28 @@ func BenchmarkMaskCards(b *testing.B) {
 		MaskCards(text)
 	}
 }
+
+// BenchmarkFanOut is one relayed message reaching 100 local connections
+// of its chat: envelope decoding and non-blocking hand-off to each outbox.
+func BenchmarkFanOut(b *testing.B) {
+	h := &Hub{prefix: "{b}:", subs: map[string]*channelSubs{}, conns: map[*conn]struct{}{}}
+	svc := &Service{metrics: newMetrics()}
+	ch := h.chatChannel("c1")
+	s := &channelSubs{conns: map[*conn]struct{}{}, ready: make(chan struct{})}
+	h.subs[ch] = s
+	conns := make([]*conn, 100)
+	for i := range conns {
+		c := &conn{svc: svc, out: newOutbox(1 << 30), channels: map[string]struct{}{}}
+		c.out.running = true // no writer: the benchmark drains the outboxes itself
+		s.conns[c] = struct{}{}
+		conns[i] = c
+	}
+	payload := (&envelope{Kind: evFrame, Chat: "c1", Seq: 7, Frame: encode(newMessageFrame(Message{ChatID: "c1", Kind: KindMessage, Seq: 7, Text: "hello", At: time.Now()}))}).marshal()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.dispatch(ch, payload)
+		for _, c := range conns {
+			c.out.items = c.out.items[:0]
+		}
+	}
+}
