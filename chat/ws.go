@@ -109,9 +109,8 @@ func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who principal, 
 	s.hub.add(c)
 	c.startTimers()
 	c.enqueue(item{greet: true})
-	if err := c.readLoop(ctx); err != nil {
-		c.logger().Debug("read", "err", err)
-	}
+	err := c.readLoop(ctx) // always the reason the socket ended
+	c.logger().Debug("read", "err", err)
 	c.pending.Wait()
 	c.close(websocket.StatusNormalClosure, "")
 	c.out.close()
@@ -230,12 +229,6 @@ func (s *Service) followFromStart(ctx context.Context, c *conn, channels []strin
 		c.allow(ch.ID)
 	}
 	return chats, nil
-}
-
-// heartbeatOne marks a reconnecting agent alive at once, so their chats
-// are not requeued while the grace period runs.
-func (s *Service) heartbeatOne(ctx context.Context, agentID string) error {
-	return s.assign.Heartbeat(ctx, agentID)
 }
 
 // createVisitor serves POST /api/v1/visitors.

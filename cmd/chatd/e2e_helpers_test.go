@@ -124,16 +124,6 @@ func (c *wsClient) nextErr() frame {
 	return c.expect("error", func(f frame) bool { return f.str("ref") == "" })
 }
 
-// expectNone checks that no frame of typ matching ok arrives within d
-// (counting frames already received).
-func (c *wsClient) expectNone(typ string, ok func(frame) bool, d time.Duration) {
-	c.t.Helper()
-	time.Sleep(d)
-	if n := c.count(typ, ok); n != 0 {
-		c.t.Errorf("got %d unexpected %s frame(s): %v", n, typ, c.matching(typ, ok))
-	}
-}
-
 // matching returns the received frames of typ matching ok.
 func (c *wsClient) matching(typ string, ok func(frame) bool) []frame {
 	var out []frame
