@@ -159,3 +159,22 @@ local function reply(out)
   end
   return r
 end
+
+-- set_units makes ARGV[from..] the agent's units: it leaves its old units'
+-- agent sets, joins the new ones and records them as known. KEYS-style
+-- arguments: the agent's units set and the known-units set.
+local function set_units(id, agent_units, known, from)
+  for _, u in ipairs(redis.call('SMEMBERS', agent_units)) do
+    redis.call('SREM', k_unit_agents(u), id)
+  end
+  redis.call('DEL', agent_units)
+  local units = {}
+  for i = from, #ARGV do
+    local u = ARGV[i]
+    units[#units + 1] = u
+    redis.call('SADD', agent_units, u)
+    redis.call('SADD', k_unit_agents(u), id)
+    redis.call('SADD', known, u)
+  end
+  return units
+end
