@@ -41,6 +41,7 @@ type item struct {
 	resume  *inFrame
 	greet   bool // the connection opened: subscribe, send hello
 	unpause bool // the resume window passed: release held chats
+	resync  bool // the relay was cut: send what was stored meanwhile
 }
 
 // chatState is what a connection has delivered of one chat; only the
@@ -313,6 +314,8 @@ func (c *conn) process(ctx context.Context, it item) error {
 			return &writeError{err}
 		}
 		return nil
+	case it.resync:
+		return c.catchUp(ctx)
 	case it.unpause:
 		for id, st := range c.chats {
 			if st.paused {
@@ -531,6 +534,38 @@ func (c *conn) replayKind(ctx context.Context, chatID, kind string, after int64,
 		}
 	}
 	*base = min(*base, after)
+	return nil
+}
+
+// catchUp sends every followed chat's messages (and, to staff, notes)
+// stored after the last one this connection sent: after the relay between
+// nodes was cut, nothing published meanwhile arrived.
+func (c *conn) catchUp(ctx context.Context) error {
+	for id, st := range c.chats {
+		if st.paused { // its resume, or the window's end, covers it
+			continue
+		}
+		kinds := []string{KindMessage}
+		if c.isStaff() {
+			kinds = append(kinds, KindNote)
+		}
+		for _, kind := range kinds {
+			last := &st.lastSeq
+			if kind == KindNote {
+				last = &st.lastNote
+			}
+			msgs, err := c.svc.store.Messages(ctx, id, kind, *last, 0)
+			if err != nil {
+				return err
+			}
+			for _, m := range msgs {
+				if err := c.write(ctx, encode(newMessageFrame(m))); err != nil {
+					return err
+				}
+				*last = m.Seq
+			}
+		}
+	}
 	return nil
 }
 

@@ -67,6 +67,9 @@ type Hub struct {
 
 	// onUnit handles envelopes on unit channels (queue changes).
 	onUnit func(unit string, e *envelope)
+	// onResume runs when the pub/sub connection is back after a failure:
+	// what was published meanwhile never arrived.
+	onResume func()
 }
 
 type channelSubs struct {
@@ -88,12 +91,22 @@ func (h *Hub) unitChannel(u string) string     { return h.prefix + "u:" + u }
 // run receives from Redis until ctx ends. It returns when the pub/sub
 // connection is closed.
 func (h *Hub) run(ctx context.Context) {
+	broken := false
 	for {
 		msg, err := h.ps.Receive(ctx)
+		if err == nil && broken {
+			// go-redis has reconnected and subscribed every channel again.
+			broken = false
+			h.log.Info("pubsub connection restored")
+			if h.onResume != nil {
+				go h.onResume()
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil || err == redis.ErrClosed {
 				return
 			}
+			broken = true
 			h.log.Warn("pubsub receive", "err", err)
 			select {
 			case <-ctx.Done():

@@ -187,6 +187,14 @@ func New(cfg Config, d Deps) *Service {
 	}
 	s.hub = newHub(d.Redis, cfg.Prefix, d.Log)
 	s.hub.onUnit = s.onQueueChanged
+	s.hub.onResume = func() {
+		for _, c := range s.hub.all() {
+			c.enqueue(item{resync: true})
+		}
+		for _, u := range s.cfg.Units {
+			s.onQueueChanged(u, nil)
+		}
+	}
 	return s
 }
 

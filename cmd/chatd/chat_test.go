@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+
 	"github.com/chatd/chatd/store/storetest"
 )
 
@@ -121,5 +123,31 @@ func TestLiveStateRecoveredOnStart(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if n := eceAgain.count("chat.assigned", nil); n != 0 {
 		t.Fatalf("Ece, full with a restored chat, was given %d more", n)
+	}
+}
+
+// When the connection to Redis drops and comes back, what was stored but
+// could not be relayed meanwhile reaches the other side without waiting for
+// another message. (A Redis of the test's own, so it can be stopped.)
+func TestRelayCatchesUpAfterRedisOutage(t *testing.T) {
+	m := miniredis.NewMiniRedis()
+	if err := m.StartAddr("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	n := startNode(t, clusterVars(t, "CHAT_REDIS_URL", "redis://"+m.Addr()))
+	agent, _ := newAgent(t, n, "Ece", []string{"general"}, 2)
+	visitor, _ := newVisitor(t, n)
+	chatID := visitor.call(map[string]any{"type": "chat.start", "unit": "general", "text": "hello", "age_confirmed": true}).str("chat_id")
+	agent.expect("chat.assigned", nil)
+
+	m.Close()
+	ack := agent.call(map[string]any{"type": "message", "chat_id": chatID, "text": "stored while the relay was down"})
+	if err := m.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	got := visitor.expect("message", func(f frame) bool { return f.num("seq") == ack.num("seq") })
+	if got.str("text") != "stored while the relay was down" {
+		t.Fatalf("visitor got %v", got)
 	}
 }
