@@ -29,7 +29,6 @@ const (
 	EUnavailable     = "unavailable"
 	EInternal        = "internal"
 	EBadOrigin       = "origin_not_allowed"
-	EUnprocessable   = "unprocessable"
 	EPayloadTooBig   = "payload_too_large"
 	EInvalidRating   = "invalid_rating"
 	EInvalidPresence = "invalid_status"
@@ -82,7 +81,7 @@ func HTTPStatus(code string) int {
 		return 409
 	case ETooLarge, EPayloadTooBig:
 		return 413
-	case EAgeRequired, EUnprocessable:
+	case EAgeRequired:
 		return 422
 	case ERateLimited, ETooManyLogins:
 		return 429
