@@ -26,6 +26,7 @@ type StaffStore interface {
 	SessionAgent(ctx context.Context, token string) (*Agent, error)
 	DeleteSession(ctx context.Context, token string) error
 	DeleteAgentSessions(ctx context.Context, agentID string) error
+	CreateAPIKey(ctx context.Context, name string) (id, key string, err error)
 }
 
 // SessionCookie names the console's session cookie.
@@ -262,4 +263,20 @@ func (s *Service) disconnectAgent(ctx context.Context, agentID string) {
 	if _, err := s.assign.SetPresence(ctx, assign.Agent{ID: agentID, MaxChats: 1}, assign.StatusOffline); err != nil {
 		s.log.Warn("disable presence", "agent", agentID, "err", err)
 	}
+}
+
+// createAPIKey serves POST /api/v1/apikeys (admin): a key for an
+// integrator, shown only in this answer; only its hash is stored.
+func (s *Service) createAPIKey(c echo.Context) error {
+	var body struct {
+		Name string `json:"name"`
+	}
+	if err := c.Bind(&body); err != nil || strings.TrimSpace(body.Name) == "" || len(body.Name) > 100 {
+		return Errorf(EInvalid, "name is required (at most 100 bytes)")
+	}
+	id, key, err := s.staff.CreateAPIKey(c.Request().Context(), strings.TrimSpace(body.Name))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]string{"id": id, "key": key, "name": strings.TrimSpace(body.Name)})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,4 +135,24 @@ func TestNewUnitTakesWaitingChat(t *testing.T) {
 	}
 	agent.expect("chat.assigned", func(f frame) bool { return f.str("chat_id") == chatID })
 	visitor.expect("chat.assigned", nil)
+}
+
+func TestAPIKeysByAdminOnly(t *testing.T) {
+	n := startNode(t, clusterVars(t))
+	admin := login(t, n, "admin@example.com", "admin-password")
+	var key struct{ ID, Key string }
+	if code := api(t, "POST", n.url+"/api/v1/apikeys", admin, map[string]string{"name": "crm"}, &key); code != 201 || key.ID == "" || !strings.HasPrefix(key.Key, "ck_") {
+		t.Fatalf("create: %d %+v", code, key)
+	}
+	if _, err := n.db.APIKey(context.Background(), key.Key); err != nil {
+		t.Fatalf("the key does not verify: %v", err)
+	}
+	agent := createStaff(t, n, "Ece", "agent", []string{"general"}, 2)
+	var e errorBody
+	if code := api(t, "POST", n.url+"/api/v1/apikeys", agent.token, map[string]string{"name": "x"}, &e); code != 403 || e.Error.Code != "forbidden" {
+		t.Fatalf("agent made a key: %d %+v", code, e)
+	}
+	if code := api(t, "POST", n.url+"/api/v1/apikeys", admin, map[string]string{"name": " "}, &e); code != 400 || e.Error.Code != "invalid_request" {
+		t.Fatalf("blank name: %d %+v", code, e)
+	}
 }
