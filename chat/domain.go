@@ -2,6 +2,7 @@ package chat
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -102,6 +103,22 @@ type Message struct {
 	Text   string    `json:"text"`
 	At     time.Time `json:"at"`
 }
+
+// AuditEntry is one row of the access and change log.
+type AuditEntry struct {
+	ID         string    `json:"id" db:"id"`
+	At         time.Time `json:"at" db:"-"`
+	AtMS       int64     `json:"-" db:"at"`
+	ActorKind  string    `json:"actor_kind" db:"actor_kind"`
+	ActorID    string    `json:"actor_id" db:"actor_id"`
+	Action     string    `json:"action" db:"action"`
+	ObjectKind string    `json:"object_kind" db:"object_kind"`
+	ObjectID   string    `json:"object_id" db:"object_id"`
+	Detail     string    `json:"detail,omitempty" db:"detail"`
+}
+
+// Cursor names this row for the next page of the log.
+func (e AuditEntry) Cursor() string { return strconv.FormatInt(e.AtMS, 10) + "_" + e.ID }
 
 // ValidateAgent checks a staff record against the configured units.
 func ValidateAgent(a *Agent, units []string) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ type StaffStore interface {
 	DeleteSession(ctx context.Context, token string) error
 	DeleteAgentSessions(ctx context.Context, agentID string) error
 	CreateAPIKey(ctx context.Context, name string) (id, key string, err error)
+	AuditLog(ctx context.Context, limit int, cursor string) ([]AuditEntry, error)
 }
 
 // SessionCookie names the console's session cookie.
@@ -279,4 +281,29 @@ func (s *Service) createAPIKey(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, map[string]string{"id": id, "key": key, "name": strings.TrimSpace(body.Name)})
+}
+
+// auditLog serves GET /api/v1/audit (admin): the access and change log,
+// newest first, limit rows (default 100, at most 1000) a page.
+func (s *Service) auditLog(c echo.Context) error {
+	limit := 100
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return Errorf(EInvalid, "limit must be 1 to 1000")
+		}
+		limit = n
+	}
+	rows, err := s.staff.AuditLog(c.Request().Context(), limit, c.QueryParam("cursor"))
+	if err != nil {
+		return err
+	}
+	next := ""
+	if len(rows) == limit {
+		next = rows[len(rows)-1].Cursor()
+	}
+	if rows == nil {
+		rows = []AuditEntry{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": rows, "next_cursor": next})
 }

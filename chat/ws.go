@@ -286,4 +286,5 @@ func (s *Service) Register(e *echo.Echo) {
 	e.GET("/api/v1/agents", s.listAgents, s.RequireStaff(RoleAdmin, RoleSupervisor))
 	e.PATCH("/api/v1/agents/:id", s.updateAgent, s.RequireStaff(RoleAdmin))
 	e.POST("/api/v1/apikeys", s.createAPIKey, s.RequireStaff(RoleAdmin))
+	e.GET("/api/v1/audit", s.auditLog, s.RequireStaff(RoleAdmin))
 }

@@ -3,23 +3,17 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/chatd/chatd/chat"
 )
 
 // AuditEntry is one row of the access and change log.
-type AuditEntry struct {
-	ID         string    `json:"id" db:"id"`
-	At         time.Time `json:"at" db:"-"`
-	AtMS       int64     `json:"-" db:"at"`
-	ActorKind  string    `json:"actor_kind" db:"actor_kind"`
-	ActorID    string    `json:"actor_id" db:"actor_id"`
-	Action     string    `json:"action" db:"action"`
-	ObjectKind string    `json:"object_kind" db:"object_kind"`
-	ObjectID   string    `json:"object_id" db:"object_id"`
-	Detail     string    `json:"detail,omitempty" db:"detail"`
-}
+type AuditEntry = chat.AuditEntry
 
 // Audit writes one audit row.
 func (db *DB) Audit(ctx context.Context, e AuditEntry) error {
@@ -33,14 +27,24 @@ func (db *DB) Audit(ctx context.Context, e AuditEntry) error {
 	return nil
 }
 
-// AuditLog lists audit rows newest first, before the cursor time when given.
-func (db *DB) AuditLog(ctx context.Context, limit int, beforeMS int64) ([]AuditEntry, error) {
-	if beforeMS <= 0 {
-		beforeMS = 1<<62 - 1
+// AuditLog lists audit rows newest first: limit of them, after the cursor
+// (the last row of the previous page, "" for the first page).
+func (db *DB) AuditLog(ctx context.Context, limit int, cursor string) ([]AuditEntry, error) {
+	q := "SELECT id, at, actor_kind, actor_id, action, object_kind, object_id, detail FROM audit"
+	args := []any{}
+	if cursor != "" {
+		ms, id, ok := strings.Cut(cursor, "_")
+		at, err := strconv.ParseInt(ms, 10, 64)
+		if !ok || err != nil {
+			return nil, chat.Errorf(chat.EInvalid, "cursor is not valid")
+		}
+		q += " WHERE at < ? OR (at = ? AND id > ?)"
+		args = append(args, at, at, id)
 	}
+	q += " ORDER BY at DESC, id LIMIT ?"
+	args = append(args, limit)
 	var rows []AuditEntry
-	if err := db.x.SelectContext(ctx, &rows, db.rebind(`SELECT id, at, actor_kind, actor_id, action, object_kind, object_id, detail
-		FROM audit WHERE at < ? ORDER BY at DESC, id LIMIT ?`), beforeMS, limit); err != nil {
+	if err := db.x.SelectContext(ctx, &rows, db.rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	for i := range rows {

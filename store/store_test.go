@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -110,8 +111,44 @@ func TestPurgeWritesAudit(t *testing.T) {
 	if res.Chats != 0 || res.Tickets != 0 {
 		t.Fatalf("purged %+v from an empty database", res)
 	}
-	log, err := db.AuditLog(ctx, 10, 0)
+	log, err := db.AuditLog(ctx, 10, "")
 	if err != nil || len(log) != 1 || log[0].Action != "purge" {
 		t.Fatalf("audit: %+v %v", log, err)
+	}
+}
+
+// The audit log pages newest first without losing rows written in the same
+// millisecond.
+func TestAuditPages(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	for i := range 5 {
+		if err := db.Audit(ctx, store.AuditEntry{ActorKind: "agent", ActorID: "a", Action: "read", ObjectKind: "chat", ObjectID: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	cursor := ""
+	for page := 0; page < 10; page++ {
+		rows, err := db.AuditLog(ctx, 2, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if seen[r.ID] {
+				t.Fatalf("row %s on two pages", r.ID)
+			}
+			seen[r.ID] = true
+		}
+		if len(rows) < 2 {
+			break
+		}
+		cursor = rows[len(rows)-1].Cursor()
+	}
+	if len(seen) != 5 {
+		t.Fatalf("paged through %d rows, want 5", len(seen))
+	}
+	if _, err := db.AuditLog(ctx, 2, "garbage"); chat.ErrorCode(err) != chat.EInvalid {
+		t.Fatalf("bad cursor: %v", err)
 	}
 }

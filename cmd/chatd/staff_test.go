@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -154,5 +155,24 @@ func TestAPIKeysByAdminOnly(t *testing.T) {
 	}
 	if code := api(t, "POST", n.url+"/api/v1/apikeys", admin, map[string]string{"name": " "}, &e); code != 400 || e.Error.Code != "invalid_request" {
 		t.Fatalf("blank name: %d %+v", code, e)
+	}
+}
+
+func TestAuditLogForAdmins(t *testing.T) {
+	vars := clusterVars(t)
+	n := startNode(t, vars)
+	if err := run(context.Background(), []string{"purge", "--older-than", "1h"}, testEnv(vars), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	admin := login(t, n, "admin@example.com", "admin-password")
+	var page struct {
+		Items []map[string]any
+	}
+	if code := api(t, "GET", n.url+"/api/v1/audit?limit=10", admin, nil, &page); code != 200 || len(page.Items) != 1 || page.Items[0]["action"] != "purge" {
+		t.Fatalf("audit: %d %+v", code, page)
+	}
+	agent := createStaff(t, n, "Ece", "supervisor", []string{"general"}, 2)
+	if code := api(t, "GET", n.url+"/api/v1/audit", agent.token, nil, nil); code != 403 {
+		t.Fatalf("supervisor read the audit log: %d", code)
 	}
 }
