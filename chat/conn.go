@@ -328,6 +328,9 @@ func (c *conn) process(ctx context.Context, it item) error {
 	}
 	e := it.env
 	switch e.Kind {
+	case evKick:
+		c.close(4001, "account disabled")
+		return nil
 	case evJoin:
 		return c.join(ctx, e.Chat)
 	case evLeave:

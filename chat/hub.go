@@ -19,6 +19,7 @@ const (
 	evJoin  = "j" // the connections of this visitor/agent join Chat
 	evLeave = "l" // ... leave Chat (after forwarding Frame, if any)
 	evQueue = "q" // the unit's queue changed: recompute positions
+	evKick  = "k" // the agent's account was disabled: close its sockets
 )
 
 // envelope is what travels on a channel: a small JSON header, a newline,

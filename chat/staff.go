@@ -241,7 +241,7 @@ func (s *Service) updateAgent(c echo.Context) error {
 		if err := s.staff.DeleteAgentSessions(ctx, a.ID); err != nil {
 			return err
 		}
-		s.disconnectAgent(ctx, a.ID)
+		s.disconnectAgent(ctx, a)
 	} else if a.MaxChats != before.MaxChats || a.Name != before.Name || !slices.Equal(a.Units, before.Units) {
 		// The assigner learns at once; a raise or a new unit takes waiting
 		// chats. An agent it has not seen yet is registered on coming online.
@@ -254,16 +254,15 @@ func (s *Service) updateAgent(c echo.Context) error {
 	return c.JSON(http.StatusOK, a)
 }
 
-// disconnectAgent closes a disabled agent's sockets on this node and
-// takes them out of assignment.
-func (s *Service) disconnectAgent(ctx context.Context, agentID string) {
-	for _, c := range s.hub.all() {
-		if c.who.agent != nil && c.who.agent.ID == agentID {
-			c.close(4001, "account disabled")
-		}
+// disconnectAgent closes a disabled agent's sockets on every node and
+// takes them out of assignment; the chats they had wait out the grace
+// period like any disconnected agent's and then go back to the queue.
+func (s *Service) disconnectAgent(ctx context.Context, a *Agent) {
+	if err := s.hub.publish(ctx, s.hub.agentChannel(a.ID), &envelope{Kind: evKick}); err != nil {
+		s.log.Warn("disable: close sockets", "agent", a.ID, "err", err)
 	}
-	if _, err := s.assign.SetPresence(ctx, assign.Agent{ID: agentID, MaxChats: 1}, assign.StatusOffline); err != nil {
-		s.log.Warn("disable presence", "agent", agentID, "err", err)
+	if _, err := s.assign.SetPresence(ctx, assign.Agent{ID: a.ID, Name: a.Name, Units: a.Units, MaxChats: a.MaxChats}, assign.StatusOffline); err != nil {
+		s.log.Warn("disable: presence", "agent", a.ID, "err", err)
 	}
 }
 

@@ -176,3 +176,21 @@ func TestAuditLogForAdmins(t *testing.T) {
 		t.Fatalf("supervisor read the audit log: %d", code)
 	}
 }
+
+// Disabling an agent closes their consoles on every node with 4001.
+func TestDisableClosesSocketsEverywhere(t *testing.T) {
+	vars := clusterVars(t)
+	a, b := startNode(t, vars), startNode(t, vars)
+	ece := createStaff(t, a, "Ece", "agent", []string{"general"}, 2)
+	onA, _ := dialStaff(t, a, ece, true)
+	onB, _ := dialStaff(t, b, ece, false)
+	admin := login(t, a, "admin@example.com", "admin-password")
+	if code := api(t, "PATCH", a.url+"/api/v1/agents/"+ece.id, admin, map[string]any{"disabled": true}, nil); code != 200 {
+		t.Fatalf("disable: %d", code)
+	}
+	for name, c := range map[string]*wsClient{"node A": onA, "node B": onB} {
+		if code := c.closed(); code != 4001 {
+			t.Errorf("%s: closed with %d, want 4001", name, code)
+		}
+	}
+}
