@@ -191,6 +191,12 @@ func New(cfg Config, d Deps) *Service {
 		for _, c := range s.hub.all() {
 			c.enqueue(item{resync: true})
 		}
+		// Chats started while Redis was away are stored but not queued.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.recoverLive(ctx); err != nil {
+			s.log.Warn("recover live state", "err", err)
+		}
 		for _, u := range s.cfg.Units {
 			s.onQueueChanged(u, nil)
 		}

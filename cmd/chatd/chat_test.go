@@ -141,8 +141,13 @@ func TestRelayCatchesUpAfterRedisOutage(t *testing.T) {
 	chatID := visitor.call(map[string]any{"type": "chat.start", "unit": "general", "text": "hello", "age_confirmed": true}).str("chat_id")
 	agent.expect("chat.assigned", nil)
 
+	other, _ := newVisitor(t, n)
 	m.Close()
 	ack := agent.call(map[string]any{"type": "message", "chat_id": chatID, "text": "stored while the relay was down"})
+	// A chat started now is stored, but cannot be queued yet.
+	if code := other.callErr(map[string]any{"type": "chat.start", "unit": "general", "text": "anyone?", "age_confirmed": true}); code != "internal" {
+		t.Fatalf("start while Redis is away: %s", code)
+	}
 	if err := m.Restart(); err != nil {
 		t.Fatal(err)
 	}
@@ -150,4 +155,7 @@ func TestRelayCatchesUpAfterRedisOutage(t *testing.T) {
 	if got.str("text") != "stored while the relay was down" {
 		t.Fatalf("visitor got %v", got)
 	}
+	// Once Redis is back the stored chat is queued and assigned, without a
+	// resend.
+	agent.expect("chat.assigned", func(f frame) bool { return f.str("chat_id") != chatID })
 }
