@@ -381,15 +381,8 @@ func (c *conn) ordered(ctx context.Context, e *envelope) error {
 		return nil
 	}
 	if seq > *last+1 {
-		missing, err := c.svc.store.Messages(ctx, e.Chat, kind, *last, int(seq-*last-1))
-		if err != nil {
+		if err := c.sendStored(ctx, e.Chat, kind, last, seq-1); err != nil {
 			return err
-		}
-		for _, m := range missing {
-			if err := c.write(ctx, encode(newMessageFrame(m))); err != nil {
-				return err
-			}
-			*last = m.Seq
 		}
 	}
 	if err := c.write(ctx, e.Frame); err != nil {
@@ -512,32 +505,43 @@ func (c *conn) replayKind(ctx context.Context, chatID, kind string, after int64,
 	if after >= *base && *base < *last {
 		return nil // the client has everything this connection sent
 	}
-	upTo := *base
-	open := *base >= *last // nothing live sent: replay to the end
-	for from := after; ; {
-		msgs, err := c.svc.store.Messages(ctx, chatID, kind, from, 500)
+	if *base >= *last { // nothing live sent: replay to the end
+		*last = after
+		if err := c.sendStored(ctx, chatID, kind, last, -1); err != nil {
+			return err
+		}
+	} else if err := c.sendStored(ctx, chatID, kind, &after, *base); err != nil {
+		return err
+	}
+	*base = min(*base, after)
+	return nil
+}
+
+// sendStored writes the chat's stored items of kind with seq in
+// (*from, upTo] (upTo < 0: all), in order, moving *from along.
+func (c *conn) sendStored(ctx context.Context, chatID, kind string, from *int64, upTo int64) error {
+	for {
+		limit := 500
+		if upTo >= 0 {
+			limit = int(min(upTo-*from, 500))
+		}
+		if limit <= 0 {
+			return nil
+		}
+		msgs, err := c.svc.store.Messages(ctx, chatID, kind, *from, limit)
 		if err != nil {
 			return err
 		}
 		for _, m := range msgs {
-			if !open && m.Seq > upTo {
-				*base = min(*base, after)
-				return nil
-			}
 			if err := c.write(ctx, encode(newMessageFrame(m))); err != nil {
 				return err
 			}
-			from = m.Seq
-			if open {
-				*last = m.Seq
-			}
+			*from = m.Seq
 		}
-		if len(msgs) < 500 {
-			break
+		if len(msgs) < limit {
+			return nil
 		}
 	}
-	*base = min(*base, after)
-	return nil
 }
 
 // catchUp sends every followed chat's messages (and, to staff, notes)
@@ -548,24 +552,12 @@ func (c *conn) catchUp(ctx context.Context) error {
 		if st.paused { // its resume, or the window's end, covers it
 			continue
 		}
-		kinds := []string{KindMessage}
-		if c.isStaff() {
-			kinds = append(kinds, KindNote)
+		if err := c.sendStored(ctx, id, KindMessage, &st.lastSeq, -1); err != nil {
+			return err
 		}
-		for _, kind := range kinds {
-			last := &st.lastSeq
-			if kind == KindNote {
-				last = &st.lastNote
-			}
-			msgs, err := c.svc.store.Messages(ctx, id, kind, *last, 0)
-			if err != nil {
+		if c.isStaff() {
+			if err := c.sendStored(ctx, id, KindNote, &st.lastNote, -1); err != nil {
 				return err
-			}
-			for _, m := range msgs {
-				if err := c.write(ctx, encode(newMessageFrame(m))); err != nil {
-					return err
-				}
-				*last = m.Seq
 			}
 		}
 	}

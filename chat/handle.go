@@ -429,7 +429,7 @@ func (s *Service) escalate(ctx context.Context, c *conn, f *inFrame) error {
 // Escalate turns an open chat into a ticket holding its transcript and tells
 // everyone following it. It is also the REST escalation's entry point.
 func (s *Service) Escalate(ctx context.Context, ch *Chat, principal, clientID, subject string, by Sender) (*Chat, error) {
-	transcript, err := s.Transcript(ctx, ch)
+	transcript, err := s.transcript(ctx, ch)
 	if err != nil {
 		return nil, err
 	}
@@ -453,8 +453,8 @@ func (s *Service) Escalate(ctx context.Context, ch *Chat, principal, clientID, s
 
 type transcriptText struct{ text, firstText string }
 
-// Transcript renders a chat's messages as plain text, one line each.
-func (s *Service) Transcript(ctx context.Context, ch *Chat) (transcriptText, error) {
+// transcript renders a chat's messages as plain text, one line each.
+func (s *Service) transcript(ctx context.Context, ch *Chat) (transcriptText, error) {
 	msgs, err := s.store.Messages(ctx, ch.ID, KindMessage, 0, 0)
 	if err != nil {
 		return transcriptText{}, err

@@ -42,7 +42,6 @@ type Transition struct {
 	AgentID             *string // set agent_id (nil: keep; "": clear)
 	Unit                string  // set unit when not empty
 	Reason              string
-	TicketID            string
 }
 
 // Outcome says what a Transition did.

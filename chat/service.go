@@ -207,9 +207,6 @@ func New(cfg Config, d Deps) *Service {
 // Collectors are the Service's Prometheus metrics.
 func (s *Service) Collectors() []prometheus.Collector { return s.metrics.collectors(s) }
 
-// Signer is the visitor token signer.
-func (s *Service) Signer() *Signer { return s.signer }
-
 // Run starts the relay, the group-commit writers and the presence loops.
 // They stop when ctx ends.
 func (s *Service) Run(ctx context.Context) error {
@@ -371,6 +368,3 @@ func (s *Service) pruneIPLimits() {
 
 // validUnit reports whether u is a configured unit.
 func (s *Service) validUnit(u string) bool { return slices.Contains(s.cfg.Units, u) }
-
-// Units are the configured units.
-func (s *Service) Units() []string { return s.cfg.Units }

@@ -282,9 +282,6 @@ func (db *DB) Transit(ctx context.Context, t chat.Transition) (*chat.Chat, chat.
 	if t.To == chat.StatusClosed || t.To == chat.StatusEscalated {
 		set, args = append(set, "closed_at = ?", "close_reason = ?"), append(args, ms, t.Reason)
 	}
-	if t.TicketID != "" {
-		set, args = append(set, "ticket_id = ?"), append(args, t.TicketID)
-	}
 	args = append(args, t.ChatID)
 	for _, f := range t.From {
 		args = append(args, f)

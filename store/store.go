@@ -44,9 +44,6 @@ type DB struct {
 // Engine reports which SQL server the store uses.
 func (db *DB) Engine() Engine { return db.engine }
 
-// SQL gives the underlying handle for packages that own their own queries.
-func (db *DB) SQL() *sqlx.DB { return db.x }
-
 // Close closes the connection pool.
 func (db *DB) Close() error { return db.x.Close() }
 

@@ -183,20 +183,12 @@ func (s *chatSet) visitorHandler(p *pair) Handler {
 			if f.Seq > 0 {
 				p.track[sideVisitor].note(f.Seq)
 			}
-			if ls := s.load.Load(); ls != nil {
-				ls.onMessage(sideVisitor, f, at)
-			}
-		case "ack":
-			if ls := s.load.Load(); ls != nil {
-				ls.acked.Add(1)
-			}
-		case "error":
-			s.onError(f)
 		case "chat.assigned":
 			if p.vAssigned.Add(1) == 1 {
 				p.assignedAt.Store(at.UnixNano())
 			}
 		}
+		s.common(sideVisitor, f, at)
 	}
 }
 
@@ -209,18 +201,27 @@ func (s *chatSet) agentHandler(ac *agentConn) Handler {
 					v.(*pair).track[sideAgent].note(f.Seq)
 				}
 			}
-			if ls := s.load.Load(); ls != nil {
-				ls.onMessage(sideAgent, f, at)
-			}
-		case "ack":
-			if ls := s.load.Load(); ls != nil {
-				ls.acked.Add(1)
-			}
-		case "error":
-			s.onError(f)
 		case "chat.assigned":
 			s.book.assigned(ac, f)
 		}
+		s.common(sideAgent, f, at)
+	}
+}
+
+// common is what both sides' handlers do: feed the running load with
+// messages and acks, and count errors.
+func (s *chatSet) common(side int, f *Frame, at time.Time) {
+	switch f.Type {
+	case "message":
+		if ls := s.load.Load(); ls != nil {
+			ls.onMessage(side, f, at)
+		}
+	case "ack":
+		if ls := s.load.Load(); ls != nil {
+			ls.acked.Add(1)
+		}
+	case "error":
+		s.onError(f)
 	}
 }
 
