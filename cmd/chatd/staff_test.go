@@ -194,3 +194,25 @@ func TestDisableClosesSocketsEverywhere(t *testing.T) {
 		}
 	}
 }
+
+func TestUnitsReportAgentsOnline(t *testing.T) {
+	n := startNode(t, clusterVars(t))
+	online := func() map[string]float64 {
+		var body struct{ Units []map[string]any }
+		if code := api(t, "GET", n.url+"/api/v1/units", "", nil, &body); code != 200 {
+			t.Fatalf("units: %d", code)
+		}
+		out := map[string]float64{}
+		for _, u := range body.Units {
+			out[u["name"].(string)] = u["agents_online"].(float64)
+		}
+		return out
+	}
+	if got := online(); len(got) != 4 || got["technical"] != 0 {
+		t.Fatalf("before any agent: %v", got)
+	}
+	newAgent(t, n, "Ece", []string{"technical"}, 2)
+	if got := online(); got["technical"] != 1 || got["general"] != 0 {
+		t.Fatalf("with one technical agent online: %v", got)
+	}
+}
