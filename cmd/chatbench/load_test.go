@@ -51,3 +51,31 @@ func TestSeqTrack(t *testing.T) {
 		t.Fatalf("missing %d", m)
 	}
 }
+
+func TestSustained(t *testing.T) {
+	good := func() *LoadResult {
+		return &LoadResult{Rate: 1000, SentRate: 990, V2A: Summary{P99: 5 * time.Millisecond}}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*LoadResult)
+		want   string // "" = sustained
+	}{
+		{"good", func(*LoadResult) {}, ""},
+		{"lost", func(r *LoadResult) { r.Lost = 1 }, "1 messages lost"},
+		{"duplicates", func(r *LoadResult) { r.Duplicates = 2 }, "2 duplicates"},
+		{"send errors", func(r *LoadResult) { r.SendErrors = 3 }, "3 send errors"},
+		{"error frames", func(r *LoadResult) { r.Errors = map[string]int{"rate_limited": 1} }, "error frames map[rate_limited:1]"},
+		{"slow generator", func(r *LoadResult) { r.SentRate = 900 }, "generator reached only 900 msg/s"},
+		{"slow delivery", func(r *LoadResult) { r.V2A.P99 = saturationP99 + time.Millisecond }, "p99 51.0ms > 50ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := good()
+			tc.change(r)
+			ok, why := sustained(r)
+			if ok != (tc.want == "") || why != tc.want {
+				t.Fatalf("sustained = %v %q, want %q", ok, why, tc.want)
+			}
+		})
+	}
+}
