@@ -115,7 +115,7 @@ func (r *Redis) SetCapacity(ctx context.Context, agentID string, max int) ([]Ass
 	if max < 0 {
 		return nil, fmt.Errorf("assign: set capacity of %s: negative max chats %d", agentID, max)
 	}
-	out, err := r.mutate(ctx, capacityScript, []string{r.keys.agent(agentID), r.keys.agentUnits(agentID)}, max)
+	out, err := r.mutate(ctx, capacityScript, []string{r.keys.agent(agentID), r.keys.agentUnits(agentID)}, max, agentID)
 	if err != nil {
 		return nil, fmt.Errorf("assign: set capacity of %s: %w", agentID, err)
 	}

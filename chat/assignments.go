@@ -217,8 +217,8 @@ func (s *Service) queueSnapshot(unit string) []byte {
 // queuedFrame says where a waiting chat stands now.
 func (s *Service) queuedFrame(ctx context.Context, ch *Chat) (queuedFrame, error) {
 	unit, pos, eta, err := s.assign.Position(ctx, ch.ID)
-	if err != nil {
-		return queuedFrame{}, err
+	if err != nil || pos == 0 { // 0: assigned meanwhile
+		return queuedFrame{Type: TQueued, ChatID: ch.ID, Unit: unit}, err
 	}
 	avail, err := s.assign.Available(ctx, unit)
 	if err != nil {

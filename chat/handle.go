@@ -151,9 +151,15 @@ func (s *Service) start(ctx context.Context, c *conn, f *inFrame) error {
 	if err := s.hub.publish(ctx, s.hub.visitorChannel(v.ID), &envelope{Kind: evJoin, Chat: ch.ID}); err != nil {
 		return err
 	}
-	s.apply(ctx, as) // tells of the queue change when it assigned something
-	if len(as) == 0 {
+	switch {
+	case len(as) == 1 && as[0].ChatID == ch.ID && as[0].AgentID != "":
+		// Straight to an agent: no waiting chat moved, so no unit's queue
+		// needs telling.
+		s.assigned(ctx, as[0])
+	case len(as) == 0:
 		s.queueChanged(ctx, unit)
+	default:
+		s.apply(ctx, as) // tells of the queue change
 	}
 	return nil
 }

@@ -175,7 +175,11 @@ func (s *Service) greet(ctx context.Context, c *conn) error {
 			hello.Chat = ch
 			var f any
 			if ch.Status == StatusQueued {
-				f, err = s.queuedFrame(ctx, ch)
+				var q queuedFrame
+				q, err = s.queuedFrame(ctx, ch)
+				if q.Position > 0 { // 0: assigned meanwhile; chat.assigned follows
+					f = q
+				}
 			} else {
 				f, err = s.assignedFrame(ctx, ch, false)
 				c.chats[ch.ID].announced = assignment(ch)
@@ -183,7 +187,9 @@ func (s *Service) greet(ctx context.Context, c *conn) error {
 			if err != nil {
 				return err
 			}
-			extra = append(extra, encode(f))
+			if f != nil {
+				extra = append(extra, encode(f))
+			}
 		}
 	}
 	if err := c.write(ctx, encode(hello)); err != nil {

@@ -6,5 +6,6 @@ redis.call('HINCRBY', KEYS[3], ARGV[7], 1)
 if redis.call('EXISTS', k_agent(ARGV[6])) == 1 then
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[6])
   redis.call('ZREM', KEYS[2], ARGV[6])
+  index(agent(ARGV[6]))
 end
 return {'ok'}

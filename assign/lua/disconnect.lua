@@ -8,5 +8,6 @@ if left <= 0 then
 end
 if redis.call('HLEN', KEYS[3]) == 0 and redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[6])
+  index(agent(ARGV[6]))
 end
 return {'ok'}

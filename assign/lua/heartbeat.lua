@@ -4,6 +4,7 @@ for i = 6, #ARGV do
   if redis.call('EXISTS', k_agent(ARGV[i])) == 1 then
     redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i])
     redis.call('ZREM', KEYS[2], ARGV[i])
+    index(agent(ARGV[i]))
   end
 end
 return {'ok'}

@@ -30,6 +30,7 @@ local function k_queue(u) return P .. 'queue:' .. u end
 local function k_chat(id) return P .. 'chat:' .. id end
 local function k_sockets(id) return P .. 'sockets:' .. id end -- hash: node -> open sockets
 local function k_handle(u) return P .. 'handle:' .. u end
+local function k_free(u) return P .. 'free:' .. u end -- zset: agents with a free slot
 
 -- int renders a number without an exponent; Redis would send 1.7e12 as
 -- "1.7e+12".
@@ -54,6 +55,40 @@ local function agent(id)
   return a
 end
 
+-- The free index: per unit, a sorted set of the agents that are online with
+-- a free slot, scored by load ratio. Among equal ratios Redis orders by
+-- member, which starts with the moment of the last assignment, zero-padded,
+-- so the head of the set is the agent `better` would pick. Every script
+-- that changes an agent's status, liveness, units, capacity or load calls
+-- index; a heartbeat that lapses changes nothing, so pick checks the head
+-- and drops entries that are no longer true.
+local function member(a) return string.format('%015d', a.last) .. ':' .. a.id end
+local function ratio(a) return a.load / a.max end
+
+-- unindex takes an agent's entry out of the given units' free sets.
+local function unindex(id, units)
+  local old = redis.call('HGET', k_agent(id), 'idx')
+  if not old then return end
+  for _, u in ipairs(units) do
+    redis.call('ZREM', k_free(u), old)
+  end
+  redis.call('HDEL', k_agent(id), 'idx')
+end
+
+-- index brings agent a's entries (a from agent(), or nil) up to date.
+local function index(a)
+  if not a then return end
+  local units = redis.call('SMEMBERS', k_agent_units(a.id))
+  unindex(a.id, units)
+  if a.online and a.load < a.max then
+    local m, r = member(a), string.format('%.17g', ratio(a))
+    for _, u in ipairs(units) do
+      redis.call('ZADD', k_free(u), r, m)
+    end
+    redis.call('HSET', k_agent(a.id), 'idx', m)
+  end
+end
+
 -- better orders candidates: lowest load ratio, then idle longest (never
 -- assigned first), then agent id.
 local function better(a, b)
@@ -72,6 +107,7 @@ local function assign(chat, unit, a, out)
   redis.call('HSET', k_agent(a.id), 'last', ARGV[2])
   a.load = a.load + 1
   a.last = NOW
+  index(a)
   local enq = tonumber(redis.call('HGET', key, 'enq')) or NOW
   out[#out + 1] = {chat, unit, a.id, int(NOW - enq), '0'}
 end
@@ -89,15 +125,27 @@ local function drain(units, out)
     end
     return a
   end
+  -- pick returns the head of the unit's free set once it is checked
+  -- against the agent's state. A stale head is dropped and its agent
+  -- indexed again (once per pick, so the loop always ends).
   local function pick(u)
-    local best
-    for _, id in ipairs(redis.call('SMEMBERS', k_unit_agents(u))) do
+    local key, fixed = k_free(u), {}
+    while true do
+      local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+      if not head[1] then return nil end
+      local id = string.sub(head[1], 17)
       local a = get(id)
-      if a and a.online and a.load < a.max and (best == nil or better(a, best)) then
-        best = a
+      local ok = a and a.online and a.load < a.max and head[1] == member(a)
+        and redis.call('SISMEMBER', k_agent_units(id), u) == 1
+      if ok and (fixed[id] or tonumber(head[2]) == ratio(a)) then
+        return a
+      end
+      redis.call('ZREM', key, head[1])
+      if a and not fixed[id] then
+        fixed[id] = true
+        index(a)
       end
     end
-    return best
   end
   while true do
     local chat, unit, who, score
@@ -126,6 +174,7 @@ local function detach(chat)
     redis.call('ZREM', k_queue(c[1]), chat)
   else
     redis.call('SREM', k_agent_chats(ag), chat)
+    index(agent(ag))
     local h = k_handle(c[1])
     redis.call('LPUSH', h, int(NOW - tonumber(c[3])))
     redis.call('LTRIM', h, 0, WINDOW - 1)
@@ -164,7 +213,9 @@ end
 -- agent sets, joins the new ones and records them as known. KEYS-style
 -- arguments: the agent's units set and the known-units set.
 local function set_units(id, agent_units, known, from)
-  for _, u in ipairs(redis.call('SMEMBERS', agent_units)) do
+  local old = redis.call('SMEMBERS', agent_units)
+  unindex(id, old)
+  for _, u in ipairs(old) do
     redis.call('SREM', k_unit_agents(u), id)
   end
   redis.call('DEL', agent_units)

@@ -5,6 +5,7 @@ local units = set_units(id, KEYS[2], KEYS[5], 10)
 redis.call('HSET', KEYS[1], 'name', ARGV[7], 'status', ARGV[8], 'max', ARGV[9])
 redis.call('ZADD', KEYS[3], ARGV[2], id)
 redis.call('ZREM', KEYS[4], id)
+index(agent(id))
 local out = {}
 drain(units, out)
 return reply(out)

@@ -6,5 +6,6 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return {'ok'} end
 local base = int(-tonumber(ARGV[8]) * PRIO + redis.call('INCR', KEYS[3]))
 redis.call('HSET', KEYS[1], 'unit', ARGV[7], 'prio', ARGV[8], 'base', base, 'enq', ARGV[2], 'agent', ARGV[9], 'at', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[6])
+index(agent(ARGV[9]))
 redis.call('SADD', KEYS[4], ARGV[7])
 return {'ok'}

@@ -23,6 +23,7 @@ for _, id in ipairs(lost) do
   redis.call('DEL', k_sockets(id)) -- counts left by a node that died
   redis.call('ZREM', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
+  index(agent(id))
 end
 
 local out = {}

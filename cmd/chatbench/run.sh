@@ -107,4 +107,12 @@ if [ $# -eq 0 ]; then
 	set -- -idle 1000 -storm 200 -chats 200 -rate 1000 -duration 5 -reconnect 100 \
 		-saturate -saturate-start 1000 -saturate-step 2 -saturate-max 16000 -timeout 5m
 fi
-"$CHATBENCH" "${URLS[@]}" -admin-email "$ADMIN_EMAIL" -admin-password "$ADMIN_PASSWORD" -json "$OUT/results.json" "$@"
+status=0
+"$CHATBENCH" "${URLS[@]}" -admin-email "$ADMIN_EMAIL" -admin-password "$ADMIN_PASSWORD" -json "$OUT/results.json" "$@" || status=$?
+# The nodes' own view of the run (assignment latency, commit sizes, ...).
+n=1
+for port in "$PORT1" "$PORT2"; do
+	curl -fsS "http://127.0.0.1:$port/metrics" >"$OUT/chatd$n.metrics" 2>/dev/null || rm -f "$OUT/chatd$n.metrics"
+	n=$((n + 1))
+done
+exit $status
