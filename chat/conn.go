@@ -510,8 +510,11 @@ func (c *conn) replayKind(ctx context.Context, chatID, kind string, after int64,
 		if err := c.sendStored(ctx, chatID, kind, last, -1); err != nil {
 			return err
 		}
-	} else if err := c.sendStored(ctx, chatID, kind, &after, *base); err != nil {
-		return err
+	} else {
+		from := after // sendStored moves it along
+		if err := c.sendStored(ctx, chatID, kind, &from, *base); err != nil {
+			return err
+		}
 	}
 	*base = min(*base, after)
 	return nil
