@@ -254,7 +254,7 @@ func (s *Service) assignedFrame(ctx context.Context, ch *Chat, staff bool) (assi
 			return f, err
 		}
 	}
-	f.Visitor, f.Chat = v, ch
+	f.staffAssigned = &staffAssigned{Visitor: v, Chat: ch}
 	f.History = make([]messageFrame, len(msgs))
 	for i, m := range msgs {
 		f.History[i] = newMessageFrame(m)

@@ -42,6 +42,13 @@ type item struct {
 	greet   bool // the connection opened: subscribe, send hello
 	unpause bool // the resume window passed: release held chats
 	resync  bool // the relay was cut: send what was stored meanwhile
+	closing *closing
+}
+
+// closing closes the socket once the frames queued before it are written.
+type closing struct {
+	code   websocket.StatusCode
+	reason string
 }
 
 // chatState is what a connection has delivered of one chat; only the
@@ -210,20 +217,26 @@ func (c *conn) readLoop(ctx context.Context) error {
 			return errors.New("invalid utf-8")
 		}
 		var f inFrame
-		if err := json.Unmarshal(data, &f); err != nil {
-			c.reply(errFrame(Errorf(EBadFrame, "frame is not a JSON object: %v", err), ""))
-			continue
-		}
+		perr := json.Unmarshal(data, &f) // a wrongly typed field leaves the others decoded
 		if !c.limiter.Allow() || !c.svc.ipAllow(c.ip) {
 			c.svc.metrics.rateLimited.Inc()
 			c.reply(errFrame(Errorf(ERateLimited, "too many frames; slow down"), f.ClientID))
 			if violations++; violations > 200 {
-				c.close(websocket.StatusPolicyViolation, "rate limit exceeded persistently")
+				// The errors already queued are written first.
+				c.enqueue(item{closing: &closing{websocket.StatusPolicyViolation, "rate limit exceeded persistently"}})
+				select {
+				case <-c.done:
+				case <-time.After(5 * time.Second):
+				}
 				return errors.New("rate limited")
 			}
 			continue
 		}
 		violations = 0
+		if perr != nil {
+			c.reply(errFrame(frameError(perr), f.ClientID))
+			continue
+		}
 		c.svc.handle(ctx, c, &f)
 	}
 }
@@ -316,6 +329,9 @@ func (c *conn) process(ctx context.Context, it item) error {
 		return nil
 	case it.resync:
 		return c.catchUp(ctx)
+	case it.closing != nil:
+		c.close(it.closing.code, it.closing.reason)
+		return &writeError{errors.New(it.closing.reason)}
 	case it.unpause:
 		for id, st := range c.chats {
 			if st.paused {

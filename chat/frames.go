@@ -3,6 +3,8 @@ package chat
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"reflect"
 	"time"
 )
 
@@ -49,6 +51,28 @@ type inFrame struct {
 	Status       string `json:"status"`
 	AgentID      string `json:"agent_id"`
 	Subject      string `json:"subject"`
+}
+
+// frameError says what is wrong with a frame that did not decode: a field
+// of the wrong JSON type is an invalid request naming the field; anything
+// else is not a JSON object at all.
+func frameError(err error) *Error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		want := "a string"
+		switch te.Type.Kind() {
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.Int, reflect.Int64, reflect.Pointer:
+			want = "a whole number"
+		}
+		return Errorf(EInvalid, "field %q must be %s, not %s", te.Field, want, te.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return Errorf(EBadFrame, "frame is not valid JSON (at byte %d)", se.Offset)
+	}
+	return Errorf(EBadFrame, "frame is not a JSON object")
 }
 
 // mutates reports whether a frame type changes stored state and so needs a
@@ -110,16 +134,22 @@ type queuedFrame struct {
 }
 
 type assignedFrame struct {
-	Type     string         `json:"type"`
-	ChatID   string         `json:"chat_id"`
-	Unit     string         `json:"unit"`
-	Agent    agentRef       `json:"agent"`
-	Visitor  *Visitor       `json:"visitor,omitempty"`
-	Chat     *Chat          `json:"chat,omitempty"`
-	History  []messageFrame `json:"history,omitempty"`
-	Notes    []messageFrame `json:"notes,omitempty"`
-	LastSeq  int64          `json:"last_seq"`
-	LastNote int64          `json:"last_note,omitempty"`
+	Type           string   `json:"type"`
+	ChatID         string   `json:"chat_id"`
+	Unit           string   `json:"unit"`
+	Agent          agentRef `json:"agent"`
+	LastSeq        int64    `json:"last_seq"`
+	*staffAssigned          // staff's copy only
+}
+
+// staffAssigned is what the agent's chat.assigned adds; every field is
+// present, empty or not.
+type staffAssigned struct {
+	Visitor  *Visitor       `json:"visitor"`
+	Chat     *Chat          `json:"chat"`
+	History  []messageFrame `json:"history"`
+	Notes    []messageFrame `json:"notes"`
+	LastNote int64          `json:"last_note"`
 }
 
 type transferredFrame struct {
@@ -181,11 +211,16 @@ type helloFrame struct {
 	Type      string   `json:"type"`
 	Role      string   `json:"role"`
 	VisitorID string   `json:"visitor_id,omitempty"`
-	Agent     *Agent   `json:"agent,omitempty"`
 	Chat      *Chat    `json:"chat,omitempty"`
-	Chats     []*Chat  `json:"chats,omitempty"`
 	Units     []string `json:"units"`
 	MaxBytes  int      `json:"max_message_bytes"`
+	*staffHello
+}
+
+// staffHello is what a staff connection's hello adds.
+type staffHello struct {
+	Agent *Agent  `json:"agent"`
+	Chats []*Chat `json:"chats"` // active chats, [] when none
 }
 
 // encode marshals a frame; frames are plain structs, so it cannot fail.

@@ -1,9 +1,12 @@
 package chat
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -92,11 +95,11 @@ func (s *Service) loginKey(c echo.Context, email string) string {
 
 func (s *Service) login(c echo.Context) error {
 	var body struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
+		Email    string `json:"email" form:"email"`
+		Password string `json:"password" form:"password"`
 	}
-	if err := c.Bind(&body); err != nil || body.Email == "" || body.Password == "" {
-		return Errorf(EInvalid, "email and password are required")
+	if err := bindJSON(c, &body); err != nil || body.Email == "" || body.Password == "" {
+		return Errorf(EInvalid, "email and password are required, as a JSON object or form fields")
 	}
 	ctx := c.Request().Context()
 	key := s.loginKey(c, body.Email)
@@ -179,7 +182,7 @@ func (b agentBody) apply(a *Agent) error {
 
 func (s *Service) createAgent(c echo.Context) error {
 	var body agentBody
-	if err := c.Bind(&body); err != nil {
+	if err := bindJSON(c, &body); err != nil {
 		return Errorf(EInvalid, "body must be a JSON object")
 	}
 	if body.Password == nil {
@@ -220,7 +223,7 @@ func (s *Service) updateAgent(c echo.Context) error {
 		return err
 	}
 	var body agentBody
-	if err := c.Bind(&body); err != nil {
+	if err := bindJSON(c, &body); err != nil {
 		return Errorf(EInvalid, "body must be a JSON object")
 	}
 	if body.Email != nil && !strings.EqualFold(*body.Email, a.Email) {
@@ -272,7 +275,7 @@ func (s *Service) createAPIKey(c echo.Context) error {
 	var body struct {
 		Name string `json:"name"`
 	}
-	if err := c.Bind(&body); err != nil || strings.TrimSpace(body.Name) == "" || len(body.Name) > 100 {
+	if err := bindJSON(c, &body); err != nil || strings.TrimSpace(body.Name) == "" || len(body.Name) > 100 {
 		return Errorf(EInvalid, "name is required (at most 100 bytes)")
 	}
 	id, key, err := s.staff.CreateAPIKey(c.Request().Context(), strings.TrimSpace(body.Name))
@@ -305,4 +308,20 @@ func (s *Service) auditLog(c echo.Context) error {
 		rows = []AuditEntry{}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": rows, "next_cursor": next})
+}
+
+// bindJSON decodes a request body that is a JSON object whatever
+// Content-Type the client sent (curl -d says form); any other body goes
+// through echo's binder, so form fields work too.
+func bindJSON(c echo.Context, v any) error {
+	req := c.Request()
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return err
+	}
+	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '{' {
+		return json.Unmarshal(t, v)
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	return c.Bind(v)
 }

@@ -143,10 +143,10 @@ func (s *Service) greet(ctx context.Context, c *conn) error {
 		if err != nil {
 			return err
 		}
-		hello.Role, hello.Agent, hello.Chats = a.Role, a, chats
-		if hello.Chats == nil {
-			hello.Chats = []*Chat{}
+		if chats == nil {
+			chats = []*Chat{}
 		}
+		hello.Role, hello.staffHello = a.Role, &staffHello{Agent: a, Chats: chats}
 		if err := s.assign.Connected(ctx, a.ID, s.node); err != nil { // a reconnect within the grace period keeps the chats
 			return err
 		}
@@ -244,7 +244,7 @@ func (s *Service) createVisitor(c echo.Context) error {
 		Email string `json:"email"`
 	}
 	if c.Request().ContentLength != 0 {
-		if err := c.Bind(&body); err != nil {
+		if err := bindJSON(c, &body); err != nil {
 			return Errorf(EInvalid, "body must be a JSON object")
 		}
 	}

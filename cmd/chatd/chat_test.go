@@ -164,3 +164,41 @@ func TestRelayCatchesUpAfterRedisOutage(t *testing.T) {
 	// resend.
 	agent.expect("chat.assigned", func(f frame) bool { return f.str("chat_id") != chatID })
 }
+
+// Staff frames carry every field PROTOCOL.md lists, empty or not, and the
+// visitor's copies carry none of the staff-only ones.
+func TestFramesCarryTheirDocumentedFields(t *testing.T) {
+	n := startNode(t, clusterVars(t))
+	ece := createStaff(t, n, "Ece", "agent", []string{"general"}, 2)
+	agent, hello := dialStaff(t, n, ece, true)
+	if chats, ok := hello["chats"].([]any); !ok || len(chats) != 0 {
+		t.Errorf("agent hello chats = %#v, want []", hello["chats"])
+	}
+	if _, ok := hello["agent"].(map[string]any); !ok {
+		t.Errorf("agent hello without agent: %v", hello)
+	}
+	visitor, tok := newVisitor(t, n)
+	chatID := startChat(t, visitor, "general", "hello")
+	got := agent.expect("chat.assigned", func(f frame) bool { return f.str("chat_id") == chatID })
+	for _, k := range []string{"chat_id", "unit", "agent", "last_seq", "visitor", "chat", "history", "notes", "last_note"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("agent's chat.assigned has no %q: %v", k, got)
+		}
+	}
+	if notes, ok := got["notes"].([]any); !ok || len(notes) != 0 {
+		t.Errorf("notes = %#v, want []", got["notes"])
+	}
+	mine := visitor.expect("chat.assigned", nil)
+	for _, k := range []string{"visitor", "chat", "history", "notes", "last_note"} {
+		if _, ok := mine[k]; ok {
+			t.Errorf("visitor's chat.assigned has staff field %q", k)
+		}
+	}
+	again := dial(t, wsURL(n, "/ws/visitor?token="+tok), nil)
+	vh := again.expect("hello", nil)
+	for _, k := range []string{"agent", "chats"} {
+		if _, ok := vh[k]; ok {
+			t.Errorf("visitor hello has staff field %q", k)
+		}
+	}
+}

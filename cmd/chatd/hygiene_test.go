@@ -223,6 +223,10 @@ func TestRateLimit(t *testing.T) {
 	if code := flooder.closed(); code != websocket.StatusPolicyViolation {
 		t.Errorf("persistent flooder closed with %d, want 1008", code)
 	}
+	// Every refused frame was answered before the close.
+	if n := flooder.count("error", func(f frame) bool { return f.str("code") == "rate_limited" && f.str("ref") == "" }); n <= 200 {
+		t.Errorf("%d rate_limited errors before the close, want more than 200", n)
+	}
 	calm.call(map[string]any{"type": "message", "chat_id": calmChat, "text": "still fine"})
 }
 

@@ -216,3 +216,37 @@ func TestUnitsReportAgentsOnline(t *testing.T) {
 		t.Fatalf("with one technical agent online: %v", got)
 	}
 }
+
+// A JSON body is read as JSON whatever Content-Type came with it (curl -d
+// sends a form type), and form fields work too.
+func TestLoginBodies(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, clusterVars(t))
+	for _, tt := range []struct {
+		name, contentType, body string
+		want                    int
+	}{
+		{"JSON", "application/json", `{"email":"admin@example.com","password":"admin-password"}`, 200},
+		{"JSON sent as a form", "application/x-www-form-urlencoded", `{"email":"admin@example.com","password":"admin-password"}`, 200},
+		{"JSON without a type", "", ` {"email":"admin@example.com","password":"admin-password"}`, 200},
+		{"form fields", "application/x-www-form-urlencoded", "email=admin%40example.com&password=admin-password", 200},
+		{"JSON without a password", "application/json", `{"email":"admin@example.com"}`, 400},
+		{"not JSON", "application/json", `email please`, 400},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", n.url+"/api/v1/auth/login", strings.NewReader(tt.body))
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, b, tt.want)
+			}
+		})
+	}
+}
