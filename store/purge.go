@@ -25,7 +25,7 @@ func (db *DB) Purge(ctx context.Context, cutoff time.Time) (PurgeResult, error) 
 		return res, fmt.Errorf("purge tickets: %w", err)
 	}
 	res.Tickets, _ = r.RowsAffected()
-	r, err = tx.ExecContext(ctx, db.rebind(`DELETE FROM chats WHERE last_activity_at < ? AND status IN ('closed', 'escalated')`), c)
+	r, err = tx.ExecContext(ctx, db.rebind(`DELETE FROM chats WHERE closed_at < ? AND last_activity_at < ? AND status IN ('closed', 'escalated')`), c, c)
 	if err != nil {
 		return res, fmt.Errorf("purge chats: %w", err)
 	}
