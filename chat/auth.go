@@ -24,11 +24,6 @@ func HashPassword(pw string) (string, error) {
 	return string(h), nil
 }
 
-// CheckPassword reports whether pw matches the stored hash.
-func CheckPassword(hash, pw string) bool {
-	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) == nil
-}
-
 // Signer makes and checks visitor tokens: "v1.<visitor id>.<mac>". The
 // secret is shared through the database, so any node verifies any token.
 type Signer struct{ secret []byte }

@@ -237,6 +237,10 @@ func (c *conn) readLoop(ctx context.Context) error {
 			c.reply(errFrame(frameError(perr), f.ClientID))
 			continue
 		}
+		if hasNUL(&f) {
+			c.reply(errFrame(errNUL, f.ClientID))
+			continue
+		}
 		c.svc.handle(ctx, c, &f)
 	}
 }

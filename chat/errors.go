@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Error codes: the stable, snake_case codes of the public protocol. Every
@@ -42,10 +43,22 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
-// Errorf makes an *Error with a formatted message.
+// Errorf makes an *Error with a formatted message. Messages quote what the
+// client sent, so they are cut at maxMessage bytes: an error never echoes
+// a whole oversized value.
 func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	msg := fmt.Sprintf(format, args...)
+	if len(msg) > maxMessage {
+		cut := maxMessage
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	return &Error{Code: code, Message: msg}
 }
+
+const maxMessage = 200
 
 // ErrorCode returns the code of the first *Error in err's chain, or EInternal.
 func ErrorCode(err error) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -247,8 +248,21 @@ func (s *Service) resume(ctx context.Context, c *conn, f *inFrame) error {
 	if f.AfterSeq < 0 || (f.AfterNote != nil && *f.AfterNote < 0) {
 		return Errorf(EInvalid, "after_seq must not be negative")
 	}
-	if _, err := s.chatFor(ctx, c, f.ChatID, true); err != nil {
+	// An agent resumes their own chats; supervisors and admins may look
+	// into any chat of their units, and each such look is on the record.
+	ch, err := s.chatFor(ctx, c, f.ChatID, false)
+	if err != nil {
 		return err
+	}
+	if f.AfterSeq > ch.LastSeq || (f.AfterNote != nil && *f.AfterNote > ch.LastNote) {
+		return Errorf(EInvalid, "after_seq %d is past the chat's last seq %d (after_note: last %d)", f.AfterSeq, ch.LastSeq, ch.LastNote)
+	}
+	if c.isStaff() && ch.AgentID != c.who.agent.ID && !c.follows(ch.ID) {
+		a := c.who.agent
+		if err := s.staff.Audit(ctx, AuditEntry{ActorKind: a.Role, ActorID: a.ID, Action: "chat.viewed", ObjectKind: "chat", ObjectID: ch.ID,
+			Detail: "resume from seq " + strconv.FormatInt(f.AfterSeq, 10)}); err != nil {
+			return err
+		}
 	}
 	c.allow(f.ChatID)
 	c.enqueue(item{resume: f})

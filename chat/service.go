@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -147,7 +148,8 @@ type Service struct {
 	ipLimits map[string]*ipLimit
 	ipConns  map[string]int
 
-	names sync.Map // agent id -> cachedName
+	names   sync.Map      // agent id -> cachedName
+	hashing chan struct{} // password checks under way (at most half the cores)
 
 	posMu     sync.Mutex
 	lastPos   map[string]queuePlace // chat -> place last told to this node's visitors
@@ -184,6 +186,7 @@ func New(cfg Config, d Deps) *Service {
 		cfg: cfg, store: d.Store, staff: d.Staff, rdb: d.Redis, assign: d.Assigner, classify: d.Classifier, events: d.Events, signer: d.Signer,
 		log: d.Log, metrics: newMetrics(), ipLimits: map[string]*ipLimit{}, ipConns: map[string]int{}, lastPos: map[string]queuePlace{}, lastQueue: map[string][]byte{},
 		refresh: map[string]bool{}, closing: make(chan struct{}), node: uuid.NewString(),
+		hashing: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 	}
 	s.hub = newHub(d.Redis, cfg.Prefix, d.Log)
 	s.hub.onUnit = s.onQueueChanged

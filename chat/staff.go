@@ -3,6 +3,7 @@ package chat
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/chatd/chatd/assign"
 )
@@ -32,6 +34,7 @@ type StaffStore interface {
 	DeleteAgentSessions(ctx context.Context, agentID string) error
 	CreateAPIKey(ctx context.Context, name string) (id, key string, err error)
 	AuditLog(ctx context.Context, limit int, cursor string) ([]AuditEntry, error)
+	Audit(ctx context.Context, e AuditEntry) error
 }
 
 // SessionCookie names the console's session cookie.
@@ -86,38 +89,70 @@ func StaffFrom(c echo.Context) *Agent {
 	return a
 }
 
-// loginThrottled counts a failed login for this address and email in Redis,
-// so the limit holds across the cluster.
+// loginKey names the count of login attempts from this address for this
+// email in the current 15-minute window, kept in Redis so the limit holds
+// across the cluster. The email is hashed: a key never grows with input.
 func (s *Service) loginKey(c echo.Context, email string) string {
 	window := time.Now().Unix() / 900
-	return fmt.Sprintf("%slogin:%s:%s:%d", s.cfg.Prefix, c.RealIP(), strings.ToLower(email), window)
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return fmt.Sprintf("%slogin:%s:%x:%d", s.cfg.Prefix, c.RealIP(), sum[:16], window)
 }
+
+// dummyHash is compared against when the email is unknown, so a wrong email
+// takes as long as a wrong password and does not tell who is staff.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
 
 func (s *Service) login(c echo.Context) error {
 	var body struct {
 		Email    string `json:"email" form:"email"`
 		Password string `json:"password" form:"password"`
 	}
-	if err := bindJSON(c, &body); err != nil || body.Email == "" || body.Password == "" {
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	if body.Email == "" || body.Password == "" {
 		return Errorf(EInvalid, "email and password are required, as a JSON object or form fields")
 	}
+	if len(body.Email) > 254 || len(body.Password) > 1024 {
+		return Errorf(EInvalid, "email or password too long")
+	}
 	ctx := c.Request().Context()
+	// The attempt is counted before the password is checked, so parallel
+	// attempts cannot race past the limit; a success takes it back.
 	key := s.loginKey(c, body.Email)
-	if n, _ := s.rdb.Get(ctx, key).Int(); n >= s.cfg.LoginLimit {
+	pipe := s.rdb.TxPipeline()
+	n := pipe.Incr(ctx, key)
+	pipe.Expire(ctx, key, 16*time.Minute)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return err
+	}
+	if n.Val() > int64(s.cfg.LoginLimit) {
 		return Errorf(ETooManyLogins, "too many failed logins; try again in 15 minutes")
 	}
 	a, err := s.staff.AgentByEmail(ctx, body.Email)
 	if err != nil && ErrorCode(err) != ENotFound {
 		return err
 	}
-	if a == nil || a.Disabled || !CheckPassword(a.PasswordHash, body.Password) {
-		pipe := s.rdb.TxPipeline()
-		pipe.Incr(ctx, key)
-		pipe.Expire(ctx, key, 16*time.Minute)
-		if _, err := pipe.Exec(ctx); err != nil {
-			return err
-		}
+	hash := dummyHash
+	if a != nil {
+		hash = []byte(a.PasswordHash)
+	}
+	// Password checks are slow on purpose; at most half the cores do them,
+	// so a burst of logins never starves the chats.
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(10 * time.Second):
+		return Errorf(EUnavailable, "too many logins at once; try again")
+	}
+	ok := bcrypt.CompareHashAndPassword(hash, []byte(body.Password)) == nil
+	<-s.hashing
+	if a == nil || a.Disabled || !ok {
 		return Errorf(EUnauthorized, "wrong email or password")
+	}
+	if err := s.rdb.Decr(ctx, key).Err(); err != nil {
+		s.log.Warn("login count", "err", err)
 	}
 	tok, err := s.staff.CreateSession(ctx, a.ID, s.cfg.SessionTTL)
 	if err != nil {
@@ -183,7 +218,7 @@ func (b agentBody) apply(a *Agent) error {
 func (s *Service) createAgent(c echo.Context) error {
 	var body agentBody
 	if err := bindJSON(c, &body); err != nil {
-		return Errorf(EInvalid, "body must be a JSON object")
+		return err
 	}
 	if body.Password == nil {
 		return Errorf(EInvalid, "password is required")
@@ -224,7 +259,7 @@ func (s *Service) updateAgent(c echo.Context) error {
 	}
 	var body agentBody
 	if err := bindJSON(c, &body); err != nil {
-		return Errorf(EInvalid, "body must be a JSON object")
+		return err
 	}
 	if body.Email != nil && !strings.EqualFold(*body.Email, a.Email) {
 		return Errorf(EInvalid, "email cannot be changed")
@@ -275,7 +310,10 @@ func (s *Service) createAPIKey(c echo.Context) error {
 	var body struct {
 		Name string `json:"name"`
 	}
-	if err := bindJSON(c, &body); err != nil || strings.TrimSpace(body.Name) == "" || len(body.Name) > 100 {
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	if strings.TrimSpace(body.Name) == "" || len(body.Name) > 100 {
 		return Errorf(EInvalid, "name is required (at most 100 bytes)")
 	}
 	id, key, err := s.staff.CreateAPIKey(c.Request().Context(), strings.TrimSpace(body.Name))
@@ -312,16 +350,30 @@ func (s *Service) auditLog(c echo.Context) error {
 
 // bindJSON decodes a request body that is a JSON object whatever
 // Content-Type the client sent (curl -d says form); any other body goes
-// through echo's binder, so form fields work too.
+// through echo's binder, so form fields work too. Its errors are the
+// client's: a body too large, not an object, or text holding NUL (which
+// PostgreSQL cannot store).
 func bindJSON(c echo.Context, v any) error {
 	req := c.Request()
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
-		return err
+		var he *echo.HTTPError
+		if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
+			return Errorf(EPayloadTooBig, "request body too large")
+		}
+		return Errorf(EInvalid, "request body could not be read")
 	}
 	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '{' {
-		return json.Unmarshal(t, v)
+		err = json.Unmarshal(t, v)
+	} else {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		err = c.Bind(v)
 	}
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	return c.Bind(v)
+	if err != nil {
+		return Errorf(EInvalid, "body must be a JSON object (or form fields) with the documented fields")
+	}
+	if hasNUL(v) {
+		return errNUL
+	}
+	return nil
 }

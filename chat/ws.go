@@ -245,7 +245,7 @@ func (s *Service) createVisitor(c echo.Context) error {
 	}
 	if c.Request().ContentLength != 0 {
 		if err := bindJSON(c, &body); err != nil {
-			return Errorf(EInvalid, "body must be a JSON object")
+			return err
 		}
 	}
 	if len(body.Name) > 100 || len(body.Email) > 254 || (body.Email != "" && !strings.Contains(body.Email, "@")) {

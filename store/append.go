@@ -37,6 +37,14 @@ func (db *DB) AppendBatch(ctx context.Context, reqs []chat.AppendRequest) []chat
 			break
 		}
 	}
+	if len(reqs) > 1 && ctx.Err() == nil {
+		// One request the database refuses must not fail its neighbours:
+		// each is stored on its own, in order, and gets its own outcome.
+		for i := range reqs {
+			res[i] = db.AppendBatch(ctx, reqs[i:i+1])[0]
+		}
+		return res
+	}
 	for i := range res {
 		if res[i].Err == nil {
 			res[i] = chat.AppendResult{Err: fmt.Errorf("append: %w", err)}
@@ -171,7 +179,14 @@ func (db *DB) appendOnce(ctx context.Context, reqs []chat.AppendRequest, res []c
 	for i, r := range reqs {
 		k := reqKey{r.ChatID, r.ClientID}
 		if p, ok := prior[k]; ok {
-			res[i] = chat.AppendResult{Duplicate: true, Message: chat.Message{ChatID: p.ChatID, Seq: p.Seq, Kind: r.Kind}}
+			switch err := mayAppend(chats[r.ChatID], r); {
+			case p.SenderID == r.From.ID: // a resend: the same answer again
+				res[i] = chat.AppendResult{Duplicate: true, Message: chat.Message{ChatID: p.ChatID, Seq: p.Seq, Kind: r.Kind}}
+			case err != nil && chat.ErrorCode(err) != chat.EChatClosed:
+				res[i].Err = err // someone else's message is none of theirs
+			default:
+				res[i].Err = chat.Errorf(chat.EConflict, "client_id already used in this chat by someone else")
+			}
 			continue
 		}
 		if j, ok := firstOf[k]; ok {
@@ -201,24 +216,30 @@ func (db *DB) appendOnce(ctx context.Context, reqs []chat.AppendRequest, res []c
 
 // priorRequests finds the batch's messages already stored, by chat and
 // client_id.
-func (db *DB) priorRequests(ctx context.Context, tx *sqlx.Tx, reqs []chat.AppendRequest) (map[reqKey]prior, error) {
+func (db *DB) priorRequests(ctx context.Context, tx *sqlx.Tx, reqs []chat.AppendRequest) (map[reqKey]priorMessage, error) {
 	args := make([]any, 0, 2*len(reqs))
 	for _, r := range reqs {
 		args = append(args, r.ChatID, r.ClientID)
 	}
 	var rows []struct {
 		ClientID string `db:"client_id"`
-		prior
+		priorMessage
 	}
-	if err := tx.SelectContext(ctx, &rows, db.rebind("SELECT chat_id, client_id, seq FROM messages WHERE (chat_id, client_id) IN ("+
+	if err := tx.SelectContext(ctx, &rows, db.rebind("SELECT chat_id, client_id, seq, sender_id FROM messages WHERE (chat_id, client_id) IN ("+
 		placeholders(len(reqs), 2)+")"), args...); err != nil {
 		return nil, err
 	}
-	out := make(map[reqKey]prior, len(rows))
+	out := make(map[reqKey]priorMessage, len(rows))
 	for _, r := range rows {
-		out[reqKey{r.ChatID, r.ClientID}] = r.prior
+		out[reqKey{r.ChatID, r.ClientID}] = r.priorMessage
 	}
 	return out, nil
+}
+
+// priorMessage is a stored message a client_id already made, and who sent it.
+type priorMessage struct {
+	prior
+	SenderID string `db:"sender_id"`
 }
 
 // lockChats reads, and locks, the chats the batch writes to.

@@ -87,9 +87,18 @@ func TestAppendBatch(t *testing.T) {
 	if r := db.AppendBatch(ctx, []chat.AppendRequest{vis("m2", "b")})[0]; !r.Duplicate || r.Message.Seq != 3 {
 		t.Fatalf("resend: %+v", r)
 	}
+	// Someone else's client_id is not a resend: an outsider learns nothing.
+	copycat := vis("m2", "b")
+	copycat.VisitorID, copycat.Principal, copycat.From.ID = other.ID, "v:"+other.ID, other.ID
+	if r := db.AppendBatch(ctx, []chat.AppendRequest{copycat})[0]; chat.ErrorCode(r.Err) != chat.ENotFound || r.Duplicate {
+		t.Fatalf("another visitor reusing a client_id: %+v", r)
+	}
 	aid := agent.ID
 	if _, ok, err := db.Transit(ctx, chat.Transition{ChatID: c.ID, From: []string{chat.StatusQueued}, To: chat.StatusActive, AgentID: &aid}); ok != chat.Applied || err != nil {
 		t.Fatalf("assign: %v %v", ok, err)
+	}
+	if r := db.AppendBatch(ctx, []chat.AppendRequest{ag("m1", chat.KindMessage)})[0]; chat.ErrorCode(r.Err) != chat.EConflict {
+		t.Fatalf("agent reusing the visitor's client_id: %+v", r)
 	}
 	res = db.AppendBatch(ctx, []chat.AppendRequest{ag("x2", chat.KindMessage), ag("n2", chat.KindNote)})
 	if r := res[0]; r.Err != nil || r.Message.Seq != 4 {
@@ -149,5 +158,40 @@ func TestAppendConcurrentGapless(t *testing.T) {
 	msgs, _ := db.Messages(ctx, c.ID, chat.KindMessage, 0, 0)
 	if len(msgs) != writers*each+1 || msgs[len(msgs)-1].Seq != int64(len(msgs)) {
 		t.Fatalf("%d messages, last seq %d", len(msgs), msgs[len(msgs)-1].Seq)
+	}
+}
+
+// A message the database refuses (PostgreSQL stores no NUL character) fails
+// alone: the rest of its batch is stored, gapless, in order.
+func TestAppendBatchIsolatesARefusedMessage(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	v, c := newChat(t, db)
+	vis := func(id, text string) chat.AppendRequest {
+		return chat.AppendRequest{Principal: "v:" + v.ID, ClientID: id, ChatID: c.ID, Kind: chat.KindMessage, VisitorID: v.ID,
+			From: chat.Sender{Kind: chat.FromVisitor, ID: v.ID}, Text: text}
+	}
+	res := db.AppendBatch(ctx, []chat.AppendRequest{vis("m1", "before"), vis("m2", "bad\x00"), vis("m3", "after")})
+	if res[0].Err != nil || res[2].Err != nil {
+		t.Fatalf("neighbours failed: %+v", res)
+	}
+	stored := 3
+	if res[1].Err != nil {
+		stored = 2
+	}
+	msgs, err := db.Messages(ctx, c.ID, chat.KindMessage, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != stored+1 {
+		t.Fatalf("%d messages, want %d", len(msgs), stored+1)
+	}
+	for i, m := range msgs {
+		if m.Seq != int64(i+1) {
+			t.Fatalf("gap at %d: %+v", i, msgs)
+		}
+	}
+	if msgs[len(msgs)-1].Text != "after" {
+		t.Fatalf("last message %+v", msgs[len(msgs)-1])
 	}
 }

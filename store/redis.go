@@ -40,12 +40,16 @@ func OpenRedis(ctx context.Context, rawURL string) (*Redis, error) {
 	r := &Redis{}
 	switch {
 	case rawURL == "":
+		// It listens on loopback only, with a password of its own, so no
+		// other local process can talk to it.
 		m := miniredis.NewMiniRedis()
+		password := randomHex(16)
+		m.RequireAuth(password)
 		if err := m.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
 		r.embedded = m
-		r.UniversalClient = redis.NewClient(&redis.Options{Addr: m.Addr(), DisableIdentity: true, PoolSize: 64})
+		r.UniversalClient = redis.NewClient(&redis.Options{Addr: m.Addr(), Password: password, DisableIdentity: true, PoolSize: 64})
 	case strings.HasPrefix(rawURL, "redis+sentinel://"):
 		opt, err := parseSentinel(rawURL)
 		if err != nil {

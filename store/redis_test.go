@@ -1,6 +1,12 @@
 package store
 
-import "testing"
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
 
 func TestParseSentinel(t *testing.T) {
 	tests := []struct {
@@ -24,5 +30,24 @@ func TestParseSentinel(t *testing.T) {
 		if err != nil || opt.MasterName != tt.master || opt.Password != tt.pw || len(opt.SentinelAddrs) != tt.addrs || opt.DB != tt.db {
 			t.Errorf("%s: %+v %v", tt.url, opt, err)
 		}
+	}
+}
+
+// The embedded Redis answers only the client chatd made for it.
+func TestEmbeddedRedisNeedsItsPassword(t *testing.T) {
+	ctx := context.Background()
+	r, err := OpenRedis(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	if err := r.Ping(ctx).Err(); err != nil {
+		t.Fatalf("chatd's own client: %v", err)
+	}
+	addr := r.UniversalClient.(*redis.Client).Options().Addr
+	stranger := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true})
+	t.Cleanup(func() { stranger.Close() })
+	if err := stranger.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Fatalf("a client without the password got %v, want NOAUTH", err)
 	}
 }

@@ -667,8 +667,41 @@ func TestSupervisorJoins(t *testing.T) {
 	if code := otherC.callErr(map[string]any{"type": "message", "chat_id": chatID, "text": "hi"}); code != "not_found" {
 		t.Errorf("supervisor of another unit writing: %s, want not_found", code)
 	}
+	// A plain agent of the unit who does not hold the chat cannot look in,
+	// nor show themselves typing.
+	bystander, _ := newAgent(t, b, "Bo", []string{"account"}, 1)
+	if code := bystander.callErr(map[string]any{"type": "resume", "chat_id": chatID, "after_seq": 0}); code != "not_assigned" {
+		t.Errorf("agent resuming another agent's chat: %s, want not_assigned", code)
+	}
+	if code := bystander.callErr(map[string]any{"type": "typing", "chat_id": chatID, "on": true}); code != "not_assigned" {
+		t.Errorf("agent typing in another agent's chat: %s, want not_assigned", code)
+	}
+	// A resume past the end is refused, not silently followed.
+	if code := supC.callErr(map[string]any{"type": "resume", "chat_id": chatID, "after_seq": 1 << 40}); code != "invalid_request" {
+		t.Errorf("resume past the last seq: %s, want invalid_request", code)
+	}
 	time.Sleep(200 * time.Millisecond)
 	if v.count("note", nil) != 0 {
 		t.Error("visitor received a note")
+	}
+	if v.count("typing", nil) != 0 {
+		t.Error("visitor saw a bystander typing")
+	}
+	// The supervisor's look into the chat is on the record.
+	var log struct {
+		Items []map[string]any `json:"items"`
+	}
+	admin := login(t, b, "admin@example.com", "admin-password")
+	if code := api(t, "GET", b.url+"/api/v1/audit", admin, nil, &log); code != 200 {
+		t.Fatalf("audit: %d", code)
+	}
+	viewed := 0
+	for _, e := range log.Items {
+		if e["action"] == "chat.viewed" && e["object_id"] == chatID && e["actor_id"] == sup.id {
+			viewed++
+		}
+	}
+	if viewed != 1 {
+		t.Errorf("%d chat.viewed rows for the supervisor, want 1: %v", viewed, log.Items)
 	}
 }

@@ -32,6 +32,7 @@ type Config struct {
 	LogFormat           string
 	LogLevel            string
 	ShutdownTimeout     time.Duration
+	RequestTimeout      time.Duration
 	SessionTTL          time.Duration
 	RateConn            int
 	RateIP              int
@@ -114,6 +115,7 @@ func (c *Config) vars() []env {
 			return fmt.Errorf("want debug, info, warn or error, got %q", v)
 		}},
 		{"CHAT_SHUTDOWN_TIMEOUT", "15s", "how long a stopping server waits for requests and sockets", dur(&c.ShutdownTimeout)},
+		{"CHAT_REQUEST_TIMEOUT", "30s", "how long a client may take to send a whole HTTP request (a trickled body is cut off)", dur(&c.RequestTimeout)},
 		{"CHAT_RATE_CONN_PER_SEC", "50", "frames per second one connection may send (bursts of twice that)", num(&c.RateConn, 1)},
 		{"CHAT_RATE_IP_PER_SEC", "500", "frames and requests per second one client address may send (bursts of twice that)", num(&c.RateIP, 1)},
 		{"CHAT_CONNS_PER_IP", "1000", "open WebSockets one client address may hold on one node", num(&c.ConnsPerIP, 1)},

@@ -83,6 +83,8 @@ func TestIllegalFramesChangeNothing(t *testing.T) {
 		{"chat.start with age_confirmed as a string", closer, map[string]any{"type": "chat.start", "text": "hi", "age_confirmed": "true"}, "invalid_request"},
 		{"message with a numeric chat_id", visitor, map[string]any{"type": "message", "chat_id": 42, "text": "hi"}, "invalid_request"},
 		{"csat with a textual rating", closer, map[string]any{"type": "csat", "chat_id": closedChat, "rating": "5"}, "invalid_request"},
+		{"message with a NUL character", visitor, map[string]any{"type": "message", "chat_id": active, "text": "bad\x00"}, "invalid_request"},
+		{"chat.start with a NUL in the name", closer, map[string]any{"type": "chat.start", "text": "hi", "name": "N\x00", "age_confirmed": true}, "invalid_request"},
 		{"chat.start in an unknown unit", closer, map[string]any{"type": "chat.start", "unit": "sales", "text": "hi", "age_confirmed": true}, "unknown_unit"},
 		{"chat.start too large", closer, map[string]any{"type": "chat.start", "text": long, "age_confirmed": true}, "message_too_large"},
 		{"chat.start with empty text", closer, map[string]any{"type": "chat.start", "text": "  ", "age_confirmed": true}, "invalid_request"},

@@ -459,3 +459,34 @@ func TestConnectionsPerAddress(t *testing.T) {
 		t.Error("a closed socket did not free its place")
 	}
 }
+
+// A request body trickled in too slowly is cut off at CHAT_REQUEST_TIMEOUT,
+// while WebSockets (whose HTTP request is long over) live on past it.
+func TestSlowRequestsAreCutOff(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, clusterVars(t, "CHAT_REQUEST_TIMEOUT", "1s"))
+	visitor, _ := newVisitor(t, n)
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(n.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := conn.Write([]byte("POST /api/v1/visitors HTTP/1.1\r\nHost: chatd\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	rd := bufio.NewReader(conn)
+	for {
+		if _, err := rd.ReadByte(); err != nil {
+			break // closed by the server (or our own deadline, checked below)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("a trickled request held its connection for %v", d)
+	}
+
+	time.Sleep(500 * time.Millisecond) // the socket is now older than the timeout
+	startChat(t, visitor, "general", "still here?")
+}

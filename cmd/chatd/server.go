@@ -155,7 +155,12 @@ func (s *server) ensureAdmin(ctx context.Context, out io.Writer) error {
 // closes live sockets with "going away", and waits for in-flight requests
 // up to the shutdown timeout.
 func (s *server) serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	// A request must arrive whole within CHAT_REQUEST_TIMEOUT (a body trickled a
+	// byte at a time holds a connection no longer), and an idle keep-alive
+	// connection is closed after IdleTimeout. WebSockets are unaffected:
+	// net/http clears the deadlines when it hands the connection over.
+	hs := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: s.cfg.RequestTimeout, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,6 +48,10 @@ func TestLoginThrottleAndStaffAPI(t *testing.T) {
 		{"short password", "POST", "/api/v1/agents", admin, map[string]any{"email": "y@example.com", "password": "short", "name": "Y", "units": []string{"general"}, "max_chats": 3}, 400, "invalid_request"},
 		{"capacity out of range", "PATCH", "/api/v1/agents/" + created["id"].(string), admin, map[string]any{"max_chats": 0}, 400, "invalid_request"},
 		{"no such agent", "PATCH", "/api/v1/agents/nope", admin, map[string]any{"max_chats": 2}, 404, "not_found"},
+		{"NUL in an agent's name", "POST", "/api/v1/agents", admin, map[string]any{"email": "z@example.com", "password": "password-1", "name": "Z\x00", "units": []string{"general"}, "max_chats": 3}, 400, "invalid_request"},
+		{"NUL in a visitor's name", "POST", "/api/v1/visitors", "", map[string]any{"name": "V\x00"}, 400, "invalid_request"},
+		{"NUL in a login", "POST", "/api/v1/auth/login", "", map[string]any{"email": "admin@example.com\x00", "password": "x"}, 400, "invalid_request"},
+		{"NUL in an API key's name", "POST", "/api/v1/apikeys", admin, map[string]any{"name": "k\x00"}, 400, "invalid_request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,5 +254,57 @@ func TestLoginBodies(t *testing.T) {
 				t.Fatalf("%d %s, want %d", resp.StatusCode, b, tt.want)
 			}
 		})
+	}
+}
+
+// Attempts are counted before the password is checked: a burst of parallel
+// wrong logins gets exactly the limit's worth of password checks, the rest
+// 429 at once.
+func TestLoginLimitHoldsUnderParallelAttempts(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, clusterVars(t))
+	const tries = 30
+	codes := make(chan int, tries)
+	var wg sync.WaitGroup
+	for range tries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- api(t, "POST", n.url+"/api/v1/auth/login", "", map[string]string{"email": "admin@example.com", "password": "wrong"}, nil)
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[401] != 10 || count[429] != tries-10 {
+		t.Fatalf("answers %v, want 10x 401 and %dx 429", count, tries-10)
+	}
+}
+
+// An oversized body is refused with 413 whether or not it says its size.
+func TestOversizedBodies(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, clusterVars(t))
+	big := `{"name":"` + strings.Repeat("x", 2<<20) + `"}`
+	for _, chunked := range []bool{false, true} {
+		var body io.Reader = strings.NewReader(big)
+		if chunked {
+			body = io.MultiReader(body) // no length known: sent chunked
+		}
+		req, _ := http.NewRequest("POST", n.url+"/api/v1/visitors", body)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e errorBody
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != 413 || e.Error.Code != "payload_too_large" {
+			t.Errorf("chunked=%v: %d %+v, want 413 payload_too_large", chunked, resp.StatusCode, e)
+		}
 	}
 }
