@@ -31,7 +31,7 @@ func (s *server) routes() {
 		},
 	}))
 	e.Use(s.observe())
-	e.Use(middleware.BodyLimit("1M"))
+	e.Use(middleware.BodyLimit("64K")) // every body of the API is small JSON
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
