@@ -10,6 +10,13 @@
 // whose keys never expire by wall clock. Every key carries Config.Prefix, a
 // Redis Cluster hash tag, which keeps the multi-key scripts legal in a cluster.
 //
+// Choosing an agent does not read every agent of the unit: each unit keeps a
+// sorted set of its agents with a free slot, scored by load ratio, with ties
+// ordered by the last assignment (lua/lib.lua: index and pick). Every script
+// that changes an agent's status, units, capacity or load updates it; a
+// heartbeat that lapses changes nothing, so the head is checked against the
+// agent's state before it is used and dropped when it no longer holds.
+//
 // The package only decides; telling visitors and agents what was decided is
 // the caller's job, which is why every call that can move chats returns the
 // assignments it made.
