@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -216,8 +215,7 @@ func (c *conn) readLoop(ctx context.Context) error {
 			c.close(websocket.StatusInvalidFramePayloadData, "invalid UTF-8")
 			return errors.New("invalid utf-8")
 		}
-		var f inFrame
-		perr := json.Unmarshal(data, &f) // a wrongly typed field leaves the others decoded
+		f, ferr := decodeFrame(data)
 		if !c.limiter.Allow() || !c.svc.ipAllow(c.ip) {
 			c.svc.metrics.rateLimited.Inc()
 			c.reply(errFrame(Errorf(ERateLimited, "too many frames; slow down"), f.ClientID))
@@ -233,12 +231,8 @@ func (c *conn) readLoop(ctx context.Context) error {
 			continue
 		}
 		violations = 0
-		if perr != nil {
-			c.reply(errFrame(frameError(perr), f.ClientID))
-			continue
-		}
-		if hasNUL(&f) {
-			c.reply(errFrame(errNUL, f.ClientID))
+		if ferr != nil {
+			c.reply(errFrame(ferr, f.ClientID))
 			continue
 		}
 		c.svc.handle(ctx, c, &f)

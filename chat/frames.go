@@ -53,6 +53,19 @@ type inFrame struct {
 	Subject      string `json:"subject"`
 }
 
+// decodeFrame reads one client frame. On an error the frame holds what
+// could be decoded (a client_id, to answer with a ref).
+func decodeFrame(data []byte) (inFrame, *Error) {
+	var f inFrame
+	if err := json.Unmarshal(data, &f); err != nil { // a wrongly typed field leaves the others decoded
+		return f, frameError(err)
+	}
+	if hasNUL(&f) {
+		return f, errNUL
+	}
+	return f, nil
+}
+
 // frameError says what is wrong with a frame that did not decode: a field
 // of the wrong JSON type is an invalid request naming the field; anything
 // else is not a JSON object at all.
