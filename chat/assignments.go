@@ -20,7 +20,7 @@ func (s *Service) apply(ctx context.Context, as []assign.Assignment) {
 			s.requeued(ctx, a)
 			continue
 		}
-		s.assigned(ctx, a)
+		s.assigned(ctx, a, nil)
 	}
 	for u := range units {
 		s.queueChanged(ctx, u)
@@ -28,7 +28,8 @@ func (s *Service) apply(ctx context.Context, as []assign.Assignment) {
 }
 
 // assigned records that a.ChatID is now a.AgentID's and tells both sides.
-func (s *Service) assigned(ctx context.Context, a assign.Assignment) {
+// first is the chat's first message when the caller has it at hand.
+func (s *Service) assigned(ctx context.Context, a assign.Assignment, first *messageFrame) {
 	previous := "" // a chat taken back from a lost agent still names them
 	if a.Requeued {
 		before, err := s.store.Chat(ctx, a.ChatID)
@@ -60,7 +61,7 @@ func (s *Service) assigned(ctx context.Context, a assign.Assignment) {
 	ref := s.agentRef(ctx, a.AgentID)
 	msgs := []published{
 		{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Agent: assignment(ch), Frame: encode(assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, Agent: ref, LastSeq: ch.LastSeq})}},
-		{s.hub.agentChannel(a.AgentID), &envelope{Kind: evJoin, Chat: ch.ID}},
+		{s.hub.agentChannel(a.AgentID), &envelope{Kind: evJoin, Chat: ch.ID, First: first}},
 	}
 	if previous != "" && previous != a.AgentID {
 		msgs = append(msgs, published{s.hub.agentChannel(previous), &envelope{Kind: evLeave, Chat: ch.ID}})
@@ -232,7 +233,7 @@ func (s *Service) queuedFrame(ctx context.Context, ch *Chat) (queuedFrame, error
 
 // assignedFrame describes an active chat; staff also get the visitor, the
 // chat and its history.
-func (s *Service) assignedFrame(ctx context.Context, ch *Chat, staff bool) (assignedFrame, error) {
+func (s *Service) assignedFrame(ctx context.Context, ch *Chat, staff bool, first *messageFrame) (assignedFrame, error) {
 	f := assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, LastSeq: ch.LastSeq}
 	if ch.AgentID != "" {
 		f.Agent = s.agentRef(ctx, ch.AgentID)
@@ -244,21 +245,27 @@ func (s *Service) assignedFrame(ctx context.Context, ch *Chat, staff bool) (assi
 	if err != nil {
 		return f, err
 	}
-	msgs, err := s.store.Messages(ctx, ch.ID, KindMessage, 0, 0)
-	if err != nil {
-		return f, err
+	f.staffAssigned = &staffAssigned{Visitor: v, Chat: ch}
+	if first != nil && ch.LastSeq == 1 { // the first message is all there is
+		f.History = []messageFrame{*first}
+	} else {
+		msgs, err := s.store.Messages(ctx, ch.ID, KindMessage, 0, 0)
+		if err != nil {
+			return f, err
+		}
+		f.History = make([]messageFrame, len(msgs))
+		for i, m := range msgs {
+			f.History[i] = newMessageFrame(m)
+		}
+	}
+	if n := len(f.History); n > 0 {
+		f.LastSeq = f.History[n-1].Seq
 	}
 	var notes []Message
 	if ch.LastNote > 0 {
 		if notes, err = s.store.Messages(ctx, ch.ID, KindNote, 0, 0); err != nil {
 			return f, err
 		}
-	}
-	f.staffAssigned = &staffAssigned{Visitor: v, Chat: ch}
-	f.History = make([]messageFrame, len(msgs))
-	for i, m := range msgs {
-		f.History[i] = newMessageFrame(m)
-		f.LastSeq = m.Seq
 	}
 	f.Notes = make([]messageFrame, len(notes))
 	for i, m := range notes {

@@ -346,7 +346,7 @@ func (c *conn) process(ctx context.Context, it item) error {
 		c.close(4001, "account disabled")
 		return nil
 	case evJoin:
-		return c.join(ctx, e.Chat)
+		return c.join(ctx, e)
 	case evLeave:
 		if e.Frame != nil {
 			if err := c.write(ctx, e.Frame); err != nil {
@@ -408,7 +408,8 @@ func (c *conn) ordered(ctx context.Context, e *envelope) error {
 
 // join subscribes the connection to a chat and sends what it needs to
 // start following it.
-func (c *conn) join(ctx context.Context, chatID string) error {
+func (c *conn) join(ctx context.Context, e *envelope) error {
+	chatID := e.Chat
 	if err := c.svc.hub.subscribe(ctx, c.svc.hub.chatChannel(chatID), c); err != nil {
 		return err
 	}
@@ -421,7 +422,7 @@ func (c *conn) join(ctx context.Context, chatID string) error {
 	}
 	c.allow(chatID)
 	if c.isStaff() {
-		f, err := c.svc.assignedFrame(ctx, ch, true)
+		f, err := c.svc.assignedFrame(ctx, ch, true, e.First)
 		if err != nil {
 			return err
 		}
@@ -430,7 +431,13 @@ func (c *conn) join(ctx context.Context, chatID string) error {
 		return c.write(ctx, encode(f))
 	}
 	// A visitor's tab: the chat's messages so far, then where it stands.
-	if err := c.replay(ctx, chatID, 0, nil); err != nil {
+	// (Read after subscribing: a later message arrives live.)
+	if st := c.chats[chatID]; e.First != nil && ch.LastSeq == 1 && st.lastSeq == 0 {
+		if err := c.write(ctx, encode(e.First)); err != nil {
+			return err
+		}
+		st.lastSeq = 1
+	} else if err := c.replay(ctx, chatID, 0, nil); err != nil {
 		return err
 	}
 	return c.writeState(ctx, ch)
@@ -446,7 +453,7 @@ func (c *conn) writeState(ctx context.Context, ch *Chat) error {
 		}
 		return c.write(ctx, encode(f))
 	case StatusActive:
-		f, err := c.svc.assignedFrame(ctx, ch, false)
+		f, err := c.svc.assignedFrame(ctx, ch, false, nil)
 		if err != nil {
 			return err
 		}

@@ -149,14 +149,16 @@ func (s *Service) start(ctx context.Context, c *conn, f *inFrame) error {
 	s.ack(c, f, ackFrame{ChatID: ch.ID, Seq: 1})
 	// Every tab of the visitor follows the chat, then the assignment is
 	// told: a tab that joins after it reads the chat as active.
-	if err := s.hub.publish(ctx, s.hub.visitorChannel(v.ID), &envelope{Kind: evJoin, Chat: ch.ID}); err != nil {
+	first := newMessageFrame(Message{ChatID: ch.ID, Kind: KindMessage, Seq: 1, Text: text, At: ch.CreatedAt,
+		From: Sender{Kind: FromVisitor, ID: v.ID, Name: v.Name}})
+	if err := s.hub.publish(ctx, s.hub.visitorChannel(v.ID), &envelope{Kind: evJoin, Chat: ch.ID, First: &first}); err != nil {
 		return err
 	}
 	switch {
 	case len(as) == 1 && as[0].ChatID == ch.ID && as[0].AgentID != "":
 		// Straight to an agent: no waiting chat moved, so no unit's queue
 		// needs telling.
-		s.assigned(ctx, as[0])
+		s.assigned(ctx, as[0], &first)
 	case len(as) == 0:
 		s.queueChanged(ctx, unit)
 	default:

@@ -33,7 +33,11 @@ type envelope struct {
 	Unit  string `json:"u,omitempty"`
 	Skip  string `json:"x,omitempty"` // not for this principal's own connections (typing, read)
 	Agent string `json:"a,omitempty"` // chat.assigned: to whom, so a connection announces it once
-	Frame []byte `json:"-"`
+	// First is a new chat's first message, on the join envelopes chat.start
+	// sends: a connection joining while it is still the only one need not
+	// read it back from the store.
+	First *messageFrame `json:"m,omitempty"`
+	Frame []byte        `json:"-"`
 }
 
 func (e *envelope) marshal() []byte {

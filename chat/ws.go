@@ -181,7 +181,7 @@ func (s *Service) greet(ctx context.Context, c *conn) error {
 					f = q
 				}
 			} else {
-				f, err = s.assignedFrame(ctx, ch, false)
+				f, err = s.assignedFrame(ctx, ch, false, nil)
 				c.chats[ch.ID].announced = assignment(ch)
 			}
 			if err != nil {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"maps"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,5 +202,35 @@ func TestFramesCarryTheirDocumentedFields(t *testing.T) {
 		if _, ok := vh[k]; ok {
 			t.Errorf("visitor hello has staff field %q", k)
 		}
+	}
+}
+
+// A new chat's first message reaches the agent's history and the visitor's
+// tab straight from chat.start; it must be exactly what the store gives
+// back later.
+func TestFirstMessageLiveEqualsStored(t *testing.T) {
+	n := startNode(t, clusterVars(t))
+	agent, _ := newAgent(t, n, "Ece", []string{"general"}, 2)
+	visitor, tok := newVisitor(t, n)
+	ack := visitor.call(map[string]any{"type": "chat.start", "unit": "general", "name": " Ayşe ", "text": "kartım 4111 1111 1111 1111 <b>", "age_confirmed": true})
+	chatID := ack.str("chat_id")
+	assigned := agent.expect("chat.assigned", func(f frame) bool { return f.str("chat_id") == chatID })
+	history, _ := assigned["history"].([]any)
+	if len(history) != 1 {
+		t.Fatalf("history %v", assigned["history"])
+	}
+	live := visitor.expect("message", bySeq(chatID, 1))
+
+	again := dial(t, wsURL(n, "/ws/visitor?token="+tok), nil)
+	again.expect("hello", nil)
+	again.send(map[string]any{"type": "resume", "chat_id": chatID, "after_seq": 0})
+	stored := again.expect("message", bySeq(chatID, 1))
+	for name, got := range map[string]map[string]any{"agent's history": history[0].(map[string]any), "visitor's tab": live} {
+		if !reflect.DeepEqual(got, map[string]any(stored)) {
+			t.Errorf("%s has %v, the store %v", name, got, stored)
+		}
+	}
+	if !strings.Contains(stored.str("text"), "**** **** **** 1111") {
+		t.Errorf("card not masked: %q", stored.str("text"))
 	}
 }
