@@ -115,9 +115,9 @@ func TestSweep(t *testing.T) {
 			wantQueue: []string{"c2", "c3"},
 		},
 		{
-			name: "silent past TTL and grace",
+			name: "silent for the grace (a crashed node)",
 			steps: []step{
-				{do: "wait", wait: ttl + grace - time.Second},
+				{do: "wait", wait: grace - time.Second},
 				{do: "sweep"},
 				{do: "wait", wait: time.Second},
 				{do: "sweep", want: requeued},
@@ -143,7 +143,7 @@ func TestSweep(t *testing.T) {
 				{do: "disconnect"},
 				{do: "wait", wait: grace - time.Second},
 				{do: "online", agent: a},
-				{do: "wait", wait: grace},
+				{do: "wait", wait: grace - time.Second},
 				{do: "sweep"},
 			},
 			wantQueue: []string{"c3"},
@@ -155,7 +155,7 @@ func TestSweep(t *testing.T) {
 				{do: "disconnect"},
 				{do: "wait", wait: ttl - time.Second},
 				{do: "heartbeat", agent: a},
-				{do: "wait", wait: ttl + grace - time.Second},
+				{do: "wait", wait: grace - time.Second},
 				{do: "sweep"},
 			},
 			wantQueue: []string{"c3"},
@@ -269,5 +269,40 @@ func TestUpdateUnitsAndCapacity(t *testing.T) {
 	agents, err := r.Agents(ctx, "technical")
 	if err != nil || len(agents) != 1 || agents[0].Status != StatusAway || agents[0].Max != 3 {
 		t.Fatalf("after update: %+v %v; want away with max 3", agents, err)
+	}
+}
+
+// With a grace shorter than the heartbeat TTL, a silent agent (its node
+// crashed) keeps its chats while it still counts as live, and loses them at
+// the TTL; a clean disconnect still takes only the grace.
+func TestSweepGraceShorterThanTTL(t *testing.T) {
+	const short = 5 * time.Second
+	for _, tt := range []struct {
+		name       string
+		disconnect bool
+		keep, lose time.Duration
+	}{
+		{"node crashed: silent", false, ttl - time.Second, time.Second},
+		{"socket closed", true, short - time.Second, time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			clk := newClock()
+			r := newTestRedis(t, clk, Config{HeartbeatTTL: ttl, Grace: short})
+			must := must(t)
+			must(r.SetPresence(ctx, Agent{ID: "a", Units: []string{"general"}, MaxChats: 1}, StatusOnline))
+			wantPairs(t, "enqueue", must(r.Enqueue(ctx, "c1", "general", 0)), "c1>a")
+			if tt.disconnect {
+				if err := r.Disconnected(ctx, "a", "n1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clk.Add(tt.keep)
+			wantPairs(t, "sweep before", must(r.Sweep(ctx)))
+			clk.Add(tt.lose)
+			if got := must(r.Sweep(ctx)); len(got) != 1 || got[0].ChatID != "c1" || !got[0].Requeued {
+				t.Fatalf("sweep after: %+v", got)
+			}
+		})
 	}
 }

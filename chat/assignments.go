@@ -59,11 +59,17 @@ func (s *Service) assigned(ctx context.Context, a assign.Assignment, first *mess
 	}
 	s.metrics.assigned.Observe(wait.Seconds())
 	ref := s.agentRef(ctx, a.AgentID)
-	msgs := []published{
-		{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Agent: assignment(ch), Frame: encode(assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, Agent: ref, LastSeq: ch.LastSeq})}},
-		{s.hub.agentChannel(a.AgentID), &envelope{Kind: evJoin, Chat: ch.ID, First: first}},
+	var msgs []published
+	taken := previous != "" && previous != a.AgentID
+	if taken { // from an agent gone past the grace, straight to another
+		from := s.agentRef(ctx, previous)
+		msgs = append(msgs, published{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID,
+			Frame: encode(transferredFrame{Type: TTransferred, ChatID: ch.ID, Unit: ch.Unit, FromAgent: &from, Agent: &ref, Reason: "agent_unavailable"})}})
 	}
-	if previous != "" && previous != a.AgentID {
+	msgs = append(msgs,
+		published{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Agent: assignment(ch), Frame: encode(assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, Agent: ref, LastSeq: ch.LastSeq})}},
+		published{s.hub.agentChannel(a.AgentID), &envelope{Kind: evJoin, Chat: ch.ID, First: first}})
+	if taken {
 		msgs = append(msgs, published{s.hub.agentChannel(previous), &envelope{Kind: evLeave, Chat: ch.ID}})
 	}
 	if err := s.hub.publishMany(ctx, msgs); err != nil {

@@ -1,9 +1,11 @@
 -- Sweep. KEYS: heartbeats, disconnects, known units.
--- Agents silent for TTL+grace or disconnected for grace lose their chats to
+-- Agents disconnected for the grace period, or silent for it (their node
+-- stopped answering: the grace counts from the last heartbeat, and is at
+-- least the TTL, before which they still count as live) lose their chats to
 -- the head of the queues and their liveness entries. Then every unit is
 -- drained: this also serves agents whose heartbeat lapsed and came back,
 -- which Heartbeat itself does not drain.
-local lost = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', int(NOW - TTL - GRACE))
+local lost = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', int(NOW - math.max(TTL, GRACE)))
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(NOW - GRACE))) do
   lost[#lost + 1] = id
 end

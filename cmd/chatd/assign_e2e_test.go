@@ -705,3 +705,40 @@ func TestSupervisorJoins(t *testing.T) {
 		t.Errorf("%d chat.viewed rows for the supervisor, want 1: %v", viewed, log.Items)
 	}
 }
+
+// TestTakenBackChatToAFreeAgent: when an agent stays away past the grace
+// period and another agent of the unit has room, the chat goes straight to
+// them, and the visitor hears why before hearing who.
+func TestTakenBackChatToAFreeAgent(t *testing.T) {
+	t.Parallel()
+	vars := clusterVars(t, "CHAT_AGENT_GRACE", "1s")
+	a, b := startNode(t, vars), startNode(t, vars)
+	ece := createStaff(t, a, "Ece", "agent", []string{"technical"}, 1)
+	eceConn, _ := dialStaff(t, a, ece, true)
+	v, _ := newVisitor(t, b)
+	c1 := startChat(t, v, "technical", "the app crashes")
+	eceConn.expect("chat.assigned", forChat(c1))
+	ali, aliID := newAgent(t, b, "Ali", []string{"technical"}, 1)
+	eceConn.drop()
+
+	got := ali.expect("chat.assigned", forChat(c1))
+	if h, _ := got["history"].([]any); len(h) != 1 {
+		t.Errorf("Ali's copy has history %v", got["history"])
+	}
+	tf := v.expect("chat.transferred", forChat(c1))
+	if tf.str("reason") != "agent_unavailable" {
+		t.Errorf("chat.transferred %v, want reason agent_unavailable", tf)
+	}
+	if from, _ := tf["from_agent"].(map[string]any); from["id"] != ece.id {
+		t.Errorf("from_agent %v, want Ece", tf["from_agent"])
+	}
+	if to, _ := tf["agent"].(map[string]any); to["id"] != aliID {
+		t.Errorf("agent %v, want Ali", tf["agent"])
+	}
+	if f := v.expect("chat.assigned", forChat(c1)); agentOf(f) != aliID {
+		t.Errorf("visitor told %v, want Ali", f)
+	}
+	if n := v.count("chat.queued", forChat(c1)); n != 0 {
+		t.Errorf("visitor told of a queue %d times; the chat never waited", n)
+	}
+}
