@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -339,14 +340,25 @@ func (s *Service) presence(ctx context.Context, c *conn, f *inFrame) error {
 	default:
 		return Errorf(EInvalidPresence, "status must be online, away or offline")
 	}
+	// Presence is live state, kept in Redis: so is the record of which
+	// client_ids set it, for a day. A resend is acked, not applied again
+	// (it would undo a later change).
+	seen := s.cfg.Prefix + "presence-req:" + c.who.agent.ID + ":" + f.ClientID
+	if first, err := s.rdb.SetNX(ctx, seen, 1, 24*time.Hour).Result(); err != nil {
+		return err
+	} else if !first {
+		s.ack(c, f, ackFrame{})
+		return nil
+	}
 	// The stored record, not the one read at connect: an admin may have
 	// changed the capacity or the units since.
+	var as []assign.Assignment
 	a, err := s.store.Agent(ctx, c.who.agent.ID)
-	if err != nil {
-		return err
+	if err == nil {
+		as, err = s.assign.SetPresence(ctx, assign.Agent{ID: a.ID, Name: a.Name, Units: a.Units, MaxChats: a.MaxChats}, f.Status)
 	}
-	as, err := s.assign.SetPresence(ctx, assign.Agent{ID: a.ID, Name: a.Name, Units: a.Units, MaxChats: a.MaxChats}, f.Status)
 	if err != nil {
+		s.rdb.Del(context.WithoutCancel(ctx), seen) // not applied: a resend may try again
 		return err
 	}
 	s.ack(c, f, ackFrame{})

@@ -742,3 +742,29 @@ func TestTakenBackChatToAFreeAgent(t *testing.T) {
 		t.Errorf("visitor told of a queue %d times; the chat never waited", n)
 	}
 }
+
+// TestPresenceResendIsNotReapplied: a presence frame sent again with its
+// client_id (a reconnecting console resending what it saw no ack for) is
+// acked but does not undo a later change.
+func TestPresenceResendIsNotReapplied(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, clusterVars(t))
+	ece := createStaff(t, n, "Ece", "agent", []string{"financial"}, 2)
+	agent, _ := dialStaff(t, n, ece, false)
+	online, away := uuid.NewString(), uuid.NewString()
+	agent.send(map[string]any{"type": "presence", "status": "online", "client_id": online})
+	agent.reply(online, "ack")
+	agent.send(map[string]any{"type": "presence", "status": "away", "client_id": away})
+	agent.reply(away, "ack")
+	agent.send(map[string]any{"type": "presence", "status": "online", "client_id": online})
+	if ack := agent.nthReply(online, 2); ack.str("type") != "ack" {
+		t.Fatalf("resent presence: %v", ack)
+	}
+	v, _ := newVisitor(t, n)
+	id := startChat(t, v, "financial", "refund please")
+	v.expect("chat.queued", forChat(id))
+	time.Sleep(200 * time.Millisecond)
+	if n := agent.count("chat.assigned", nil); n != 0 {
+		t.Fatalf("an away agent was given a chat after a resent 'online'")
+	}
+}
