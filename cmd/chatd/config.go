@@ -33,6 +33,7 @@ type Config struct {
 	LogLevel            string
 	ShutdownTimeout     time.Duration
 	RequestTimeout      time.Duration
+	DBWriters           int
 	SessionTTL          time.Duration
 	RateConn            int
 	RateIP              int
@@ -139,6 +140,7 @@ func (c *Config) vars() []env {
 		}},
 		{"CHAT_PPROF_ADDR", "", "address for Go's profiler (net/http/pprof), e.g. 127.0.0.1:6060; empty: off", str(&c.PprofAddr)},
 		{"CHAT_SESSION_TTL", "720h", "how long a staff login lasts", dur(&c.SessionTTL)},
+		{"CHAT_DB_WRITERS", "1", "group-commit writers per node: each stores its share of the chats' messages, one transaction at a time", num(&c.DBWriters, 1)},
 	}
 }
 

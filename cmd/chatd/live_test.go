@@ -15,7 +15,8 @@ import (
 // including when both write at the same time.
 func TestClusterConversation(t *testing.T) {
 	t.Parallel()
-	vars := clusterVars(t)
+	// Several group-commit writers per node: chats are spread over them.
+	vars := clusterVars(t, "CHAT_DB_WRITERS", "3")
 	a, b := startNode(t, vars), startNode(t, vars)
 
 	agent, agentID := newAgent(t, b, "Ece", []string{"technical"}, 3)

@@ -82,13 +82,9 @@ func (s *server) startChat(ctx context.Context) error {
 		}
 	}
 	classifier := assign.NewClassifier(rules)
-	writers := 1
-	if s.db.Engine() == store.Postgres {
-		writers = 4
-	}
 	s.chat = chat.New(chat.Config{
 		Units: s.cfg.Units, MaxMessageBytes: s.cfg.MaxMessageBytes, AllowedOrigins: s.cfg.AllowedOrigins,
-		Prefix: s.cfg.RedisPrefix, SessionTTL: s.cfg.SessionTTL, Writers: writers,
+		Prefix: s.cfg.RedisPrefix, SessionTTL: s.cfg.SessionTTL, Writers: s.cfg.DBWriters,
 		FrameRate: rate.Limit(s.cfg.RateConn), FrameBurst: 2 * s.cfg.RateConn, IPRate: rate.Limit(s.cfg.RateIP), IPBurst: 2 * s.cfg.RateIP,
 		ConnsPerIP: s.cfg.ConnsPerIP,
 	}, chat.Deps{Store: s.db, Staff: s.db, Assigner: s.assign, Classifier: classifier, Redis: s.rdb, Signer: chat.NewSigner(secret), Log: s.log})
