@@ -64,12 +64,8 @@ func startChatd(tb testing.TB, dbURL, redisURL string, units []string) string {
 	}
 	prefix := "{chatbench-test-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "}:"
 	as := assign.New(rdb, assign.Config{Prefix: prefix})
-	writers := 1
-	if db.Engine() == store.Postgres {
-		writers = 4
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := chat.New(chat.Config{Units: units, Prefix: prefix, Writers: writers,
+	svc := chat.New(chat.Config{Units: units, Prefix: prefix, Writers: 1, // as chatd's default
 		FrameRate: rate.Limit(1e6), FrameBurst: 2e6, IPRate: rate.Limit(1e6), IPBurst: 2e6},
 		chat.Deps{Store: db, Staff: db, Assigner: as, Classifier: assign.NewClassifier(assign.DefaultRules()),
 			Redis: rdb, Signer: chat.NewSigner(secret), Log: log})
