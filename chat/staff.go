@@ -143,7 +143,7 @@ func (s *Service) login(c echo.Context) error {
 	case s.hashing <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second): // a login storm: queue, then give up
 		return Errorf(EUnavailable, "too many logins at once; try again")
 	}
 	ok := bcrypt.CompareHashAndPassword(hash, []byte(body.Password)) == nil
