@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -99,8 +100,13 @@ func (s *Service) loginKey(c echo.Context, email string) string {
 }
 
 // dummyHash is compared against when the email is unknown, so a wrong email
-// takes as long as a wrong password and does not tell who is staff.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
+// takes as long as a wrong password and does not tell who is staff. It is
+// made on first use: hashing at start would slow every process that links
+// this package.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
+	return h
+})
 
 func (s *Service) login(c echo.Context) error {
 	var body struct {
@@ -133,8 +139,10 @@ func (s *Service) login(c echo.Context) error {
 	if err != nil && ErrorCode(err) != ENotFound {
 		return err
 	}
-	hash := dummyHash
-	if a != nil {
+	var hash []byte
+	if a == nil {
+		hash = dummyHash()
+	} else {
 		hash = []byte(a.PasswordHash)
 	}
 	// Password checks are slow on purpose; at most half the cores do them,
