@@ -16,6 +16,7 @@ import (
 type Redis struct {
 	redis.UniversalClient
 	embedded *miniredis.Miniredis
+	stop     chan struct{} // ends the embedded server's clock
 }
 
 // Embedded reports whether the server runs inside this process.
@@ -25,6 +26,7 @@ func (r *Redis) Embedded() bool { return r.embedded != nil }
 func (r *Redis) Close() error {
 	err := r.UniversalClient.Close()
 	if r.embedded != nil {
+		close(r.stop)
 		r.embedded.Close()
 	}
 	return err
@@ -48,8 +50,9 @@ func OpenRedis(ctx context.Context, rawURL string) (*Redis, error) {
 		if err := m.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
-		r.embedded = m
+		r.embedded, r.stop = m, make(chan struct{})
 		r.UniversalClient = redis.NewClient(&redis.Options{Addr: m.Addr(), Password: password, DisableIdentity: true, PoolSize: 64})
+		go runClock(m, r.stop, time.Second)
 	case strings.HasPrefix(rawURL, "redis+sentinel://"):
 		opt, err := parseSentinel(rawURL)
 		if err != nil {
@@ -106,4 +109,21 @@ func parseSentinel(raw string) (*redis.FailoverOptions, error) {
 		}
 	}
 	return opt, nil
+}
+
+// runClock makes the embedded server's key expiry follow the wall clock,
+// as a real Redis does (it only moves when told), until stop is closed.
+func runClock(m *miniredis.Miniredis, stop <-chan struct{}, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			m.FastForward(now.Sub(last))
+			last = now
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -49,5 +50,25 @@ func TestEmbeddedRedisNeedsItsPassword(t *testing.T) {
 	t.Cleanup(func() { stranger.Close() })
 	if err := stranger.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
 		t.Fatalf("a client without the password got %v, want NOAUTH", err)
+	}
+}
+
+// Keys with a TTL expire in the embedded Redis as in a real one.
+func TestEmbeddedRedisExpiresKeys(t *testing.T) {
+	ctx := context.Background()
+	r, err := OpenRedis(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	if err := r.Set(ctx, "k", "v", time.Second).Err(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Exists(ctx, "k").Val() == 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a key with a 1 s TTL still exists after 5 s")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
