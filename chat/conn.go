@@ -329,7 +329,7 @@ func (c *conn) process(ctx context.Context, it item) error {
 		return c.catchUp(ctx)
 	case it.closing != nil:
 		c.close(it.closing.code, it.closing.reason)
-		return &writeError{errors.New(it.closing.reason)}
+		return &writeError{errors.New(it.closing.reason)} // ends the writer; the close above already chose the code
 	case it.unpause:
 		for id, st := range c.chats {
 			if st.paused {

@@ -34,14 +34,21 @@ func TestParseSentinel(t *testing.T) {
 	}
 }
 
-// The embedded Redis answers only the client chatd made for it.
-func TestEmbeddedRedisNeedsItsPassword(t *testing.T) {
-	ctx := context.Background()
-	r, err := OpenRedis(ctx, "")
+// openEmbedded starts an embedded Redis for the test.
+func openEmbedded(t *testing.T) *Redis {
+	t.Helper()
+	r, err := OpenRedis(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// The embedded Redis answers only the client chatd made for it.
+func TestEmbeddedRedisNeedsItsPassword(t *testing.T) {
+	ctx := context.Background()
+	r := openEmbedded(t)
 	if err := r.Ping(ctx).Err(); err != nil {
 		t.Fatalf("chatd's own client: %v", err)
 	}
@@ -56,11 +63,7 @@ func TestEmbeddedRedisNeedsItsPassword(t *testing.T) {
 // Keys with a TTL expire in the embedded Redis as in a real one.
 func TestEmbeddedRedisExpiresKeys(t *testing.T) {
 	ctx := context.Background()
-	r, err := OpenRedis(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
+	r := openEmbedded(t)
 	if err := r.Set(ctx, "k", "v", time.Second).Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,8 @@ end
 -- The free index: per unit, a sorted set of the agents that are online with
 -- a free slot, scored by load ratio. Among equal ratios Redis orders by
 -- member, which starts with the moment of the last assignment, zero-padded,
--- so the head of the set is the agent `better` would pick. Every script
+-- then the agent id, so the head of the set is the agent to pick: lowest
+-- load ratio, then idle longest (never assigned first), then id. Every script
 -- that changes an agent's status, liveness, units, capacity or load calls
 -- index; a heartbeat that lapses changes nothing, so pick checks the head
 -- and drops entries that are no longer true.
@@ -87,15 +88,6 @@ local function index(a)
     end
     redis.call('HSET', k_agent(a.id), 'idx', m)
   end
-end
-
--- better orders candidates: lowest load ratio, then idle longest (never
--- assigned first), then agent id.
-local function better(a, b)
-  local l, r = a.load * b.max, b.load * a.max
-  if l ~= r then return l < r end
-  if a.last ~= b.last then return a.last < b.last end
-  return a.id < b.id
 end
 
 -- assign gives a chat to an agent and appends the assignment to out.
