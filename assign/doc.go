@@ -5,10 +5,11 @@
 // All live state is in Redis and every decision is one Lua script (lua/*.lua,
 // embedded), so any number of chatd processes sharing one Redis can never
 // over-fill an agent or assign a chat twice. The scripts take the current
-// time from the caller and keep liveness as sorted sets scored by the last
-// heartbeat, so they behave the same on a real Redis and on the embedded one,
-// whose keys never expire by wall clock. Every key carries Config.Prefix, a
-// Redis Cluster hash tag, which keeps the multi-key scripts legal in a cluster.
+// time from the caller (a clock tests can set) and keep liveness as sorted
+// sets scored by the last heartbeat instead of keys that expire, so a
+// decision depends only on the caller's clock, on a real Redis and on the
+// embedded one alike. Every key carries Config.Prefix, a Redis Cluster hash
+// tag, which keeps the multi-key scripts legal in a cluster.
 //
 // Choosing an agent does not read every agent of the unit: each unit keeps a
 // sorted set of its agents with a free slot, scored by load ratio, with ties

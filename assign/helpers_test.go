@@ -132,3 +132,12 @@ func wantErr(t *testing.T, what string, err, want error) {
 		t.Errorf("%s: error %v, want %v", what, err, want)
 	}
 }
+
+// AgentOf returns the agent serving the chat, or "" when none does.
+func (r *Redis) AgentOf(ctx context.Context, chatID string) (string, error) {
+	id, err := r.rdb.HGet(ctx, r.keys.chat(chatID), "agent").Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return id, err
+}

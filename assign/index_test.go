@@ -134,7 +134,7 @@ func checkIndexAgainstScan(t *testing.T, seed uint64, steps int) {
 			must(r.SetPresence(ctx, *agents[id], status))
 		case op < 15:
 			agents[id].MaxChats = rnd.IntN(4)
-			must(r.SetCapacity(ctx, id, agents[id].MaxChats))
+			must(r.Update(ctx, *agents[id]))
 		case op < 16:
 			a := agents[id]
 			a.Units = [][]string{{"general"}, {"financial"}, units}[rnd.IntN(3)]

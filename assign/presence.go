@@ -109,19 +109,6 @@ func (r *Redis) Update(ctx context.Context, a Agent) ([]Assignment, error) {
 	return out, nil
 }
 
-// SetCapacity changes an agent's max chats. Lowering it below the current
-// load takes no chat away; raising it drains the agent's queues.
-func (r *Redis) SetCapacity(ctx context.Context, agentID string, max int) ([]Assignment, error) {
-	if max < 0 {
-		return nil, fmt.Errorf("assign: set capacity of %s: negative max chats %d", agentID, max)
-	}
-	out, err := r.mutate(ctx, capacityScript, []string{r.keys.agent(agentID), r.keys.agentUnits(agentID)}, max, agentID)
-	if err != nil {
-		return nil, fmt.Errorf("assign: set capacity of %s: %w", agentID, err)
-	}
-	return out, nil
-}
-
 // Agents lists the agents serving unit, ordered by id.
 func (r *Redis) Agents(ctx context.Context, unit string) ([]AgentLoad, error) {
 	v, err := r.run(ctx, agentsScript, []string{r.keys.unitAgents(unit)})

@@ -92,8 +92,8 @@ func TestSweep(t *testing.T) {
 	b1 := Agent{ID: "b", Units: []string{"general"}, MaxChats: 1}
 	b3 := Agent{ID: "b", Units: []string{"general"}, MaxChats: 3}
 	requeued := []Assignment{
-		{ChatID: "c1", Unit: "general", Requeued: true},
-		{ChatID: "c2", Unit: "general", Requeued: true},
+		{ChatID: "c1", Unit: "general", Requeued: true, From: "a"},
+		{ChatID: "c2", Unit: "general", Requeued: true, From: "a"},
 	}
 	tests := []struct {
 		name      string
@@ -132,8 +132,8 @@ func TestSweep(t *testing.T) {
 				{do: "wait", wait: grace},
 				{do: "heartbeat", agent: b3},
 				{do: "sweep", want: []Assignment{
-					{ChatID: "c1", Unit: "general", AgentID: "b", Requeued: true},
-					{ChatID: "c2", Unit: "general", AgentID: "b", Requeued: true},
+					{ChatID: "c1", Unit: "general", AgentID: "b", Requeued: true, From: "a"},
+					{ChatID: "c2", Unit: "general", AgentID: "b", Requeued: true, From: "a"},
 				}},
 			},
 		},

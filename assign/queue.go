@@ -2,11 +2,8 @@ package assign
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Priorities are clamped to this range so queue scores stay exact.
@@ -153,18 +150,6 @@ func (r *Redis) Position(ctx context.Context, chatID string) (unit string, pos i
 		return "", 0, 0, fmt.Errorf("assign: position of %s: %w", chatID, err)
 	}
 	return v[1], pos, f(pos), nil
-}
-
-// AgentOf returns the agent serving the chat, or "" when none does.
-func (r *Redis) AgentOf(ctx context.Context, chatID string) (string, error) {
-	id, err := r.rdb.HGet(ctx, r.keys.chat(chatID), "agent").Result()
-	if errors.Is(err, redis.Nil) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("assign: agent of %s: %w", chatID, err)
-	}
-	return id, nil
 }
 
 // eta turns a unit's recent handling times (sum in ms and count) and the

@@ -121,9 +121,9 @@ func TestCapacity(t *testing.T) {
 	}
 	wantLoad(2, 2)
 
-	wantPairs(t, "raise capacity", must(r.SetCapacity(ctx, "a", 3)), "c3>a")
+	wantPairs(t, "raise capacity", must(r.Update(ctx, Agent{ID: "a", Name: "Ayşe", Units: []string{"general"}, MaxChats: 3})), "c3>a")
 	wantLoad(3, 3)
-	wantPairs(t, "lower capacity", must(r.SetCapacity(ctx, "a", 1)))
+	wantPairs(t, "lower capacity", must(r.Update(ctx, Agent{ID: "a", Name: "Ayşe", Units: []string{"general"}, MaxChats: 1})))
 	wantPairs(t, "release above capacity", must(r.Release(ctx, "c1")))
 	wantPairs(t, "release above capacity", must(r.Release(ctx, "c2")))
 	wantPairs(t, "release at capacity", must(r.Release(ctx, "c3")), "c4>a")
@@ -131,8 +131,8 @@ func TestCapacity(t *testing.T) {
 	if got, want := queueIDs(t, r, "general"), []string{"c5"}; !slices.Equal(got, want) {
 		t.Errorf("queue %q, want %q", got, want)
 	}
-	_, err := r.SetCapacity(ctx, "nobody", 3)
-	wantErr(t, "SetCapacity(nobody)", err, ErrNotFound)
+	_, err := r.Update(ctx, Agent{ID: "nobody", Units: []string{"general"}, MaxChats: 3})
+	wantErr(t, "Update(nobody)", err, ErrNotFound)
 }
 
 func TestPriority(t *testing.T) {

@@ -70,10 +70,12 @@ type Agent struct {
 
 // Assignment reports a chat given to an agent, or, with an empty AgentID,
 // a chat put back in its queue. Requeued marks chats Sweep took from an
-// agent that was gone for longer than the grace period.
+// agent that was gone for longer than the grace period, From names that
+// agent.
 type Assignment struct {
 	ChatID, Unit, AgentID string
 	Requeued              bool
+	From                  string
 }
 
 // Redis assigns chats using state kept in Redis. It is safe for concurrent
@@ -129,7 +131,6 @@ var (
 	releaseScript    = newScript("release")
 	transferScript   = newScript("transfer")
 	sweepScript      = newScript("sweep")
-	capacityScript   = newScript("capacity")
 	queueScript      = newScript("queue")
 	positionScript   = newScript("position")
 	agentsScript     = newScript("agents")
@@ -187,12 +188,12 @@ func (r *Redis) mutate(ctx context.Context, s *redis.Script, keys []string, args
 		return nil, fmt.Errorf("unexpected script reply %q", v[0])
 	}
 	v = v[1:]
-	if len(v)%5 != 0 {
-		return nil, fmt.Errorf("script reply has %d fields, want groups of 5", len(v))
+	if len(v)%6 != 0 {
+		return nil, fmt.Errorf("script reply has %d fields, want groups of 6", len(v))
 	}
 	var out []Assignment
-	for ; len(v) > 0; v = v[5:] {
-		a := Assignment{ChatID: v[0], Unit: v[1], AgentID: v[2], Requeued: v[4] == "1"}
+	for ; len(v) > 0; v = v[6:] {
+		a := Assignment{ChatID: v[0], Unit: v[1], AgentID: v[2], Requeued: v[4] == "1", From: v[5]}
 		if a.AgentID != "" {
 			ms, err := strconv.ParseInt(v[3], 10, 64)
 			if err != nil {

@@ -14,7 +14,7 @@ const (
 	RoleAdmin      = "admin"
 )
 
-// Chat states. The only legal moves are those in transitions (state.go).
+// Chat states; state.go says which moves are legal.
 const (
 	StatusQueued    = "queued"
 	StatusActive    = "active"

@@ -3,11 +3,11 @@ package chat
 import (
 	"errors"
 	"fmt"
-	"unicode/utf8"
 )
 
 // Error codes: the stable, snake_case codes of the public protocol. Every
-// HTTP error body and every WebSocket error frame carries one.
+// HTTP error body and every WebSocket error frame carries one; the HTTP
+// status of each is decided in one place, the server's error handler.
 const (
 	EInvalid         = "invalid_request"
 	EBadFrame        = "bad_frame"
@@ -47,15 +47,7 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 // client sent, so they are cut at maxMessage bytes: an error never echoes
 // a whole oversized value.
 func Errorf(code, format string, args ...any) *Error {
-	msg := fmt.Sprintf(format, args...)
-	if len(msg) > maxMessage {
-		cut := maxMessage
-		for cut > 0 && !utf8.RuneStart(msg[cut]) {
-			cut--
-		}
-		msg = msg[:cut] + "…"
-	}
-	return &Error{Code: code, Message: msg}
+	return &Error{Code: code, Message: Cut(fmt.Sprintf(format, args...), maxMessage)}
 }
 
 const maxMessage = 200
@@ -77,29 +69,4 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
-}
-
-// HTTPStatus maps an error code to the HTTP status used for it.
-func HTTPStatus(code string) int {
-	switch code {
-	case EInvalid, EBadFrame, EUnknownType, EMissingClient, EUnknownUnit, EInvalidRating, EInvalidPresence:
-		return 400
-	case EUnauthorized:
-		return 401
-	case EForbidden, EBadOrigin:
-		return 403
-	case ENotFound:
-		return 404
-	case EConflict, EIllegalState, EChatClosed, ENotAssigned, EAgentFull, EAgentAway:
-		return 409
-	case ETooLarge, EPayloadTooBig:
-		return 413
-	case EAgeRequired:
-		return 422
-	case ERateLimited, ETooManyLogins:
-		return 429
-	case EUnavailable:
-		return 503
-	}
-	return 500
 }

@@ -1,27 +1,28 @@
 package chat
 
-// Requests the chat package makes of its store; the store implements them.
+// Requests the live-chat and ticket packages make of the store; the store
+// implements them. Who is the principal asking (zero for the system's own
+// moves); its client_id makes a resend return the first answer.
 
-// StartRequest is a visitor's request to start a
+// StartRequest asks to start a visitor's chat with its first message.
 type StartRequest struct {
-	Principal, ClientID string
-	Visitor             *Visitor
-	Unit                string
-	Priority            int
-	Text                string
+	Who      Principal
+	ClientID string
+	Visitor  *Visitor
+	Unit     string
+	Priority int
+	Text     string
 }
 
-// AppendRequest asks to store one message or note.
+// AppendRequest asks to store one message or note. The store checks, with
+// the chat row locked, that Who may write it (chat/access.MayWrite).
 type AppendRequest struct {
-	Principal, ClientID string
-	ChatID              string
-	Kind                string // KindMessage or KindNote
-	From                Sender
-	Text                string
-	// Who is writing: a visitor must own the chat; staff must be its agent,
-	// or a supervisor or admin of its unit.
-	VisitorID string
-	Agent     *Agent
+	Who      Principal
+	ClientID string
+	ChatID   string
+	Kind     string // KindMessage or KindNote
+	From     Sender
+	Text     string
 }
 
 // AppendResult is the outcome of one AppendRequest.
@@ -32,16 +33,16 @@ type AppendResult struct {
 }
 
 // Transition is a state change of a chat, applied only if the chat is in
-// one of From; Require adds conditions (such as who may do it) that make the
-// change not apply when false.
+// one of From.
 type Transition struct {
-	Principal, ClientID string
-	ChatID              string
-	From                []string
-	To                  string
-	AgentID             *string // set agent_id (nil: keep; "": clear)
-	Unit                string  // set unit when not empty
-	Reason              string
+	Who      Principal
+	ClientID string
+	ChatID   string
+	From     []string
+	To       string
+	AgentID  *string // set agent_id (nil: keep; "": clear)
+	Unit     string  // set unit when not empty
+	Reason   string
 }
 
 // Outcome says what a Transition did.
@@ -53,11 +54,11 @@ const (
 	Duplicate                // the client_id was applied before; nothing changed
 )
 
-// Escalation turns a chat into a ticket holding its transcript.
+// Escalation turns an open chat into a ticket holding its transcript.
 type Escalation struct {
-	Principal, ClientID string
-	ChatID              string
-	Subject             string
-	Transcript          string
-	By                  Sender
+	Who      Principal
+	ClientID string
+	ChatID   string
+	Subject  string // "" lets the transcript's renderer choose
+	By       Sender
 }

@@ -171,17 +171,46 @@ func (db *DB) CreateAPIKey(ctx context.Context, name string) (id, key string, er
 	return id, key, nil
 }
 
-// APIKey returns the id of a live key, or EUnauthorized.
-func (db *DB) APIKey(ctx context.Context, key string) (string, error) {
-	var id string
-	err := db.x.GetContext(ctx, &id, db.rebind("SELECT id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL"), hashToken(key))
+// APIKey returns a live key, or EUnauthorized.
+func (db *DB) APIKey(ctx context.Context, key string) (*chat.APIKey, error) {
+	var r struct {
+		ID        string `db:"id"`
+		Name      string `db:"name"`
+		CreatedAt int64  `db:"created_at"`
+	}
+	err := db.x.GetContext(ctx, &r, db.rebind("SELECT id, name, created_at FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL"), hashToken(key))
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", chat.Errorf(chat.EUnauthorized, "unknown api key")
+		return nil, chat.Errorf(chat.EUnauthorized, "unknown api key")
 	}
 	if err != nil {
-		return "", fmt.Errorf("api key: %w", err)
+		return nil, fmt.Errorf("api key: %w", err)
 	}
-	return id, nil
+	return &chat.APIKey{ID: r.ID, Name: r.Name, CreatedAt: msTime(r.CreatedAt)}, nil
+}
+
+// LiveSessions reports which of the session tokens are still live: not
+// ended, not expired, of an enabled account.
+func (db *DB) LiveSessions(ctx context.Context, tokens []string) (map[string]bool, error) {
+	if len(tokens) == 0 {
+		return map[string]bool{}, nil
+	}
+	byHash := make(map[string]string, len(tokens))
+	args := []any{now()}
+	for _, t := range tokens {
+		h := hashToken(t)
+		byHash[h] = t
+		args = append(args, h)
+	}
+	var hashes []string
+	if err := db.x.SelectContext(ctx, &hashes, db.rebind(`SELECT s.token_hash FROM sessions s JOIN agents a ON a.id = s.agent_id
+		WHERE s.expires_at > ? AND a.disabled = 0 AND s.token_hash IN (?`+strings.Repeat(", ?", len(tokens)-1)+")"), args...); err != nil {
+		return nil, fmt.Errorf("live sessions: %w", err)
+	}
+	out := make(map[string]bool, len(hashes))
+	for _, h := range hashes {
+		out[byHash[h]] = true
+	}
+	return out, nil
 }
 
 // Secret returns the installation's signing secret, creating it once. Every

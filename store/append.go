@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/chat/access"
 )
 
 var errSeqConflict = errors.New("sequence moved under the batch")
@@ -306,38 +307,17 @@ func (db *DB) advance(ctx context.Context, tx *sqlx.Tx, chats map[string]*chatSe
 	return nil
 }
 
-// mayAppend says whether r's writer may add to chat c now.
+// mayAppend says whether r's writer may add to chat c now: the access
+// policy's rule, applied to the row this transaction holds.
 func mayAppend(c *chatSeq, r chat.AppendRequest) error {
 	if c == nil {
 		return chat.Errorf(chat.ENotFound, "no such chat")
 	}
-	if r.Agent == nil {
-		if c.VisitorID != r.VisitorID || r.Kind != chat.KindMessage {
-			return chat.Errorf(chat.ENotFound, "no such chat")
-		}
-		if c.Status != chat.StatusQueued && c.Status != chat.StatusActive {
-			return chat.Errorf(chat.EChatClosed, "chat is %s", c.Status)
-		}
-		return nil
+	agent := ""
+	if c.AgentID != nil {
+		agent = *c.AgentID
 	}
-	a := r.Agent
-	mine := c.AgentID != nil && *c.AgentID == a.ID
-	if !mine && (a.Role == chat.RoleAgent || !a.Serves(c.Unit)) {
-		if !a.Serves(c.Unit) {
-			return chat.Errorf(chat.ENotFound, "no such chat")
-		}
-		return chat.Errorf(chat.ENotAssigned, "chat is not assigned to you")
-	}
-	switch c.Status {
-	case chat.StatusActive:
-		return nil
-	case chat.StatusQueued:
-		if r.Kind == chat.KindNote {
-			return nil
-		}
-		return chat.Errorf(chat.ENotAssigned, "chat is waiting in the queue")
-	}
-	return chat.Errorf(chat.EChatClosed, "chat is %s", c.Status)
+	return access.MayWrite(r.Who, r.Kind, &chat.Chat{ID: c.ID, VisitorID: c.VisitorID, AgentID: agent, Status: c.Status, Unit: c.Unit})
 }
 
 // placeholders makes "(?, ?), (?, ?)" for rows of cols values.

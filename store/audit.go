@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/chatd/chatd/chat"
 )
@@ -17,10 +18,16 @@ type AuditEntry = chat.AuditEntry
 
 // Audit writes one audit row.
 func (db *DB) Audit(ctx context.Context, e AuditEntry) error {
+	return db.insertAudit(ctx, db.x, e)
+}
+
+// insertAudit writes an audit row through q: the database, or the
+// transaction whose change the row records.
+func (db *DB) insertAudit(ctx context.Context, q sqlx.ExecerContext, e AuditEntry) error {
 	if e.ID == "" {
 		e.ID = uuid.NewString()
 	}
-	if _, err := db.x.ExecContext(ctx, db.rebind(`INSERT INTO audit (id, at, actor_kind, actor_id, action, object_kind, object_id, detail)
+	if _, err := q.ExecContext(ctx, db.rebind(`INSERT INTO audit (id, at, actor_kind, actor_id, action, object_kind, object_id, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), e.ID, now(), e.ActorKind, e.ActorID, e.Action, e.ObjectKind, e.ObjectID, e.Detail); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}

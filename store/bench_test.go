@@ -22,7 +22,7 @@ func BenchmarkAppendBatch(b *testing.B) {
 				if err := db.CreateVisitor(ctx, v); err != nil {
 					b.Fatal(err)
 				}
-				c, _, err := db.StartChat(ctx, chat.StartRequest{Principal: "v:" + v.ID, ClientID: "start", Visitor: v, Unit: "general", Text: "hi"})
+				c, _, err := db.StartChat(ctx, chat.StartRequest{Who: chat.Principal{VisitorID: v.ID}, ClientID: "start", Visitor: v, Unit: "general", Text: "hi"})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -33,8 +33,8 @@ func BenchmarkAppendBatch(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				for j, t := range targets {
-					reqs[j] = chat.AppendRequest{Principal: "v:" + t.visitor, ClientID: fmt.Sprint(i, "-", j), ChatID: t.chat, Kind: chat.KindMessage,
-						VisitorID: t.visitor, From: chat.Sender{Kind: chat.FromVisitor, ID: t.visitor}, Text: "a typical short chat message"}
+					reqs[j] = chat.AppendRequest{Who: chat.Principal{VisitorID: t.visitor}, ClientID: fmt.Sprint(i, "-", j), ChatID: t.chat, Kind: chat.KindMessage,
+						From: chat.Sender{Kind: chat.FromVisitor, ID: t.visitor}, Text: "a typical short chat message"}
 				}
 				for _, r := range db.AppendBatch(ctx, reqs) {
 					if r.Err != nil {

@@ -156,7 +156,7 @@ func (db *DB) AgentChats(ctx context.Context, agentID string) ([]*chat.Chat, err
 // across nodes).
 func (db *DB) StartChat(ctx context.Context, r chat.StartRequest) (*chat.Chat, chat.Outcome, error) {
 	earlier := func() (*chat.Chat, chat.Outcome, error) {
-		prev, ok, err := db.request(ctx, r.Principal, r.ClientID)
+		prev, ok, err := db.request(ctx, r.Who.Key(), r.ClientID)
 		if err != nil {
 			return nil, chat.Refused, err
 		}
@@ -186,9 +186,7 @@ func (db *DB) StartChat(ctx context.Context, r chat.StartRequest) (*chat.Chat, c
 			VALUES (?, 'message', 1, 'visitor', ?, ?, ?, ?, ?)`), id, r.Visitor.ID, r.Visitor.Name, r.Text, r.ClientID, t); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, db.rebind("INSERT INTO requests (principal, client_id, chat_id, seq, created_at) VALUES (?, ?, ?, 1, ?)"),
-			r.Principal, r.ClientID, id, t)
-		return err
+		return db.recordRequest(ctx, tx, r.Who, r.ClientID, id, 1, t)
 	})
 	if isUniqueViolation(err) {
 		// The same client_id on another node, or an open chat already.
@@ -218,6 +216,15 @@ func (db *DB) request(ctx context.Context, principal, clientID string) (prior, b
 		return p, false, fmt.Errorf("request lookup: %w", err)
 	}
 	return p, true, nil
+}
+
+// recordRequest remembers, in the transaction that applied it, that who's
+// client_id was applied (to chatID, making seq): a resend then finds it,
+// and a second node applying the same one at once fails on the key.
+func (db *DB) recordRequest(ctx context.Context, tx *sqlx.Tx, who chat.Principal, clientID, chatID string, seq, t int64) error {
+	_, err := tx.ExecContext(ctx, db.rebind("INSERT INTO requests (principal, client_id, chat_id, seq, created_at) VALUES (?, ?, ?, ?, ?)"),
+		who.Key(), clientID, chatID, seq, t)
+	return err
 }
 
 func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
@@ -256,13 +263,33 @@ func (db *DB) Messages(ctx context.Context, chatID, kind string, after int64, li
 // afterwards. Refused means the chat was not in a From state (the caller
 // says why).
 func (db *DB) Transit(ctx context.Context, t chat.Transition) (*chat.Chat, chat.Outcome, error) {
+	c, _, outcome, err := db.transit(ctx, t, false)
+	return c, outcome, err
+}
+
+// Assign is Transit for a move that gives the chat an agent: it also
+// returns the chat's visitor, read by the same statement, for the agent's
+// first look at the chat.
+func (db *DB) Assign(ctx context.Context, t chat.Transition) (*chat.Chat, *chat.Visitor, chat.Outcome, error) {
+	return db.transit(ctx, t, true)
+}
+
+// transitRow is a chat row as an update returned it, with its visitor's
+// name and email when asked for.
+type transitRow struct {
+	chatRow
+	VisitorName  sql.NullString `db:"visitor_name"`
+	VisitorEmail sql.NullString `db:"visitor_email"`
+}
+
+func (db *DB) transit(ctx context.Context, t chat.Transition, withVisitor bool) (*chat.Chat, *chat.Visitor, chat.Outcome, error) {
 	if t.ClientID != "" {
-		if _, ok, err := db.request(ctx, t.Principal, t.ClientID); err != nil || ok {
+		if _, ok, err := db.request(ctx, t.Who.Key(), t.ClientID); err != nil || ok {
 			if err != nil {
-				return nil, chat.Refused, err
+				return nil, nil, chat.Refused, err
 			}
 			c, err := db.Chat(ctx, t.ChatID)
-			return c, chat.Duplicate, err
+			return c, nil, chat.Duplicate, err
 		}
 	}
 	ms := now()
@@ -286,8 +313,13 @@ func (db *DB) Transit(ctx context.Context, t chat.Transition) (*chat.Chat, chat.
 	for _, f := range t.From {
 		args = append(args, f)
 	}
-	q := db.rebind("UPDATE chats SET " + strings.Join(set, ", ") + " WHERE id = ? AND status IN (?" + strings.Repeat(", ?", len(t.From)-1) + ") RETURNING " + chatCols)
-	var row chatRow
+	returning := chatCols
+	if withVisitor {
+		returning += ", (SELECT name FROM visitors WHERE visitors.id = chats.visitor_id) AS visitor_name" +
+			", (SELECT email FROM visitors WHERE visitors.id = chats.visitor_id) AS visitor_email"
+	}
+	q := db.rebind("UPDATE chats SET " + strings.Join(set, ", ") + " WHERE id = ? AND status IN (?" + strings.Repeat(", ?", len(t.From)-1) + ") RETURNING " + returning)
+	var row transitRow
 	var err error
 	if t.ClientID == "" {
 		// One statement, no transaction around it: a single round trip.
@@ -297,22 +329,25 @@ func (db *DB) Transit(ctx context.Context, t chat.Transition) (*chat.Chat, chat.
 			if err := tx.GetContext(ctx, &row, q, args...); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, db.rebind("INSERT INTO requests (principal, client_id, chat_id, created_at) VALUES (?, ?, ?, ?)"),
-				t.Principal, t.ClientID, t.ChatID, ms)
-			return err
+			return db.recordRequest(ctx, tx, t.Who, t.ClientID, t.ChatID, 0, ms)
 		})
 	}
 	switch {
 	case err == nil:
-		return row.chat(), chat.Applied, nil
+		c := row.chat()
+		var v *chat.Visitor
+		if withVisitor {
+			v = &chat.Visitor{ID: c.VisitorID, Name: row.VisitorName.String, Email: row.VisitorEmail.String}
+		}
+		return c, v, chat.Applied, nil
 	case errors.Is(err, sql.ErrNoRows): // not in a From state: say how it is
 		c, err := db.Chat(ctx, t.ChatID)
-		return c, chat.Refused, err
+		return c, nil, chat.Refused, err
 	case isUniqueViolation(err): // the same client_id raced in on another node
 		c, err := db.Chat(ctx, t.ChatID)
-		return c, chat.Duplicate, err
+		return c, nil, chat.Duplicate, err
 	}
-	return nil, chat.Refused, fmt.Errorf("chat %s -> %s: %w", t.ChatID, t.To, err)
+	return nil, nil, chat.Refused, fmt.Errorf("chat %s -> %s: %w", t.ChatID, t.To, err)
 }
 
 // Seen reports whether a client_id was already applied for principal.
@@ -321,24 +356,22 @@ func (db *DB) Seen(ctx context.Context, principal, clientID string) (bool, error
 	return ok, err
 }
 
-var errNotApplied = errors.New("not applied")
-
-// Rate records a visitor's satisfaction rating once per client_id.
-func (db *DB) Rate(ctx context.Context, principal, clientID, chatID, visitorID string, rating int, comment string) error {
-	if _, ok, err := db.request(ctx, principal, clientID); err != nil || ok {
+// Rate records a visitor's satisfaction rating of their own chat once per
+// client_id.
+func (db *DB) Rate(ctx context.Context, who chat.Principal, clientID, chatID string, rating int, comment string) error {
+	if _, ok, err := db.request(ctx, who.Key(), clientID); err != nil || ok {
 		return err
 	}
 	return db.inTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, db.rebind("UPDATE chats SET rating = ?, rating_comment = ? WHERE id = ? AND visitor_id = ?"),
-			rating, comment, chatID, visitorID)
+			rating, comment, chatID, who.VisitorID)
 		if err != nil {
 			return fmt.Errorf("rate: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return chat.Errorf(chat.ENotFound, "no such chat")
 		}
-		_, err = tx.ExecContext(ctx, db.rebind("INSERT INTO requests (principal, client_id, chat_id, created_at) VALUES (?, ?, ?, ?)"),
-			principal, clientID, chatID, now())
+		err = db.recordRequest(ctx, tx, who, clientID, chatID, 0, now())
 		if isUniqueViolation(err) {
 			return nil
 		}

@@ -18,7 +18,7 @@ func newChat(t *testing.T, db *store.DB) (*chat.Visitor, *chat.Chat) {
 	if err := db.CreateVisitor(ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	c, outcome, err := db.StartChat(ctx, chat.StartRequest{Principal: "v:" + v.ID, ClientID: "c1", Visitor: v, Unit: "general", Text: "hello"})
+	c, outcome, err := db.StartChat(ctx, chat.StartRequest{Who: chat.Principal{VisitorID: v.ID}, ClientID: "c1", Visitor: v, Unit: "general", Text: "hello"})
 	if err != nil || outcome != chat.Applied || c.LastSeq != 1 || c.Status != chat.StatusQueued {
 		t.Fatalf("start: %+v %v %v", c, outcome, err)
 	}
@@ -34,7 +34,7 @@ func TestStartChatIsIdempotentAndOnePerVisitor(t *testing.T) {
 		want           chat.Outcome
 	}{{"same client_id", "c1", chat.Duplicate}, {"second start", "c2", chat.Refused}}
 	for _, tt := range tests {
-		got, outcome, err := db.StartChat(ctx, chat.StartRequest{Principal: "v:" + v.ID, ClientID: tt.clientID, Visitor: v, Unit: "account", Text: "again"})
+		got, outcome, err := db.StartChat(ctx, chat.StartRequest{Who: chat.Principal{VisitorID: v.ID}, ClientID: tt.clientID, Visitor: v, Unit: "account", Text: "again"})
 		if err != nil || outcome != tt.want || got.ID != c.ID {
 			t.Fatalf("%s: got %+v outcome=%v err=%v, want the open chat and %v", tt.name, got, outcome, err, tt.want)
 		}
@@ -55,15 +55,15 @@ func TestAppendBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	vis := func(id, text string) chat.AppendRequest {
-		return chat.AppendRequest{Principal: "v:" + v.ID, ClientID: id, ChatID: c.ID, Kind: chat.KindMessage, VisitorID: v.ID,
+		return chat.AppendRequest{Who: chat.Principal{VisitorID: v.ID}, ClientID: id, ChatID: c.ID, Kind: chat.KindMessage,
 			From: chat.Sender{Kind: chat.FromVisitor, ID: v.ID}, Text: text}
 	}
 	ag := func(id, kind string) chat.AppendRequest {
-		return chat.AppendRequest{Principal: "a:" + agent.ID, ClientID: id, ChatID: c.ID, Kind: kind, Agent: agent,
+		return chat.AppendRequest{Who: chat.Principal{Agent: agent}, ClientID: id, ChatID: c.ID, Kind: kind,
 			From: chat.Sender{Kind: chat.FromAgent, ID: agent.ID}, Text: "x"}
 	}
 	intruder := vis("m9", "x")
-	intruder.VisitorID, intruder.Principal = other.ID, "v:"+other.ID
+	intruder.Who = chat.Principal{VisitorID: other.ID}
 
 	res := db.AppendBatch(ctx, []chat.AppendRequest{vis("m1", "a"), vis("m2", "b"), vis("m1", "a"), ag("n1", chat.KindNote), ag("x1", chat.KindMessage), intruder})
 	want := []struct {
@@ -89,7 +89,7 @@ func TestAppendBatch(t *testing.T) {
 	}
 	// Someone else's client_id is not a resend: an outsider learns nothing.
 	copycat := vis("m2", "b")
-	copycat.VisitorID, copycat.Principal, copycat.From.ID = other.ID, "v:"+other.ID, other.ID
+	copycat.Who, copycat.From.ID = chat.Principal{VisitorID: other.ID}, other.ID
 	if r := db.AppendBatch(ctx, []chat.AppendRequest{copycat})[0]; chat.ErrorCode(r.Err) != chat.ENotFound || r.Duplicate {
 		t.Fatalf("another visitor reusing a client_id: %+v", r)
 	}
@@ -107,7 +107,7 @@ func TestAppendBatch(t *testing.T) {
 	if r := res[1]; r.Err != nil || r.Message.Seq != 1 || r.Message.Kind != chat.KindNote {
 		t.Fatalf("agent note: %+v", r)
 	}
-	if _, ok, err := db.Transit(ctx, chat.Transition{Principal: "v:" + v.ID, ClientID: "close", ChatID: c.ID, From: []string{chat.StatusQueued, chat.StatusActive}, To: chat.StatusClosed, Reason: "visitor"}); ok != chat.Applied || err != nil {
+	if _, ok, err := db.Transit(ctx, chat.Transition{Who: chat.Principal{VisitorID: v.ID}, ClientID: "close", ChatID: c.ID, From: []string{chat.StatusQueued, chat.StatusActive}, To: chat.StatusClosed, Reason: "visitor"}); ok != chat.Applied || err != nil {
 		t.Fatalf("close: %v %v", ok, err)
 	}
 	if r := db.AppendBatch(ctx, []chat.AppendRequest{vis("m3", "late")})[0]; chat.ErrorCode(r.Err) != chat.EChatClosed {
@@ -136,8 +136,8 @@ func TestAppendConcurrentGapless(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range each {
-				r := db.AppendBatch(ctx, []chat.AppendRequest{{Principal: "v:" + v.ID, ClientID: fmt.Sprintf("%d-%d", w, i), ChatID: c.ID,
-					Kind: chat.KindMessage, VisitorID: v.ID, From: chat.Sender{Kind: chat.FromVisitor, ID: v.ID}, Text: "x"}})[0]
+				r := db.AppendBatch(ctx, []chat.AppendRequest{{Who: chat.Principal{VisitorID: v.ID}, ClientID: fmt.Sprintf("%d-%d", w, i), ChatID: c.ID,
+					Kind: chat.KindMessage, From: chat.Sender{Kind: chat.FromVisitor, ID: v.ID}, Text: "x"}})[0]
 				if r.Err != nil {
 					t.Error(r.Err)
 					return
@@ -168,7 +168,7 @@ func TestAppendBatchIsolatesARefusedMessage(t *testing.T) {
 	db := storetest.DB(t)
 	v, c := newChat(t, db)
 	vis := func(id, text string) chat.AppendRequest {
-		return chat.AppendRequest{Principal: "v:" + v.ID, ClientID: id, ChatID: c.ID, Kind: chat.KindMessage, VisitorID: v.ID,
+		return chat.AppendRequest{Who: chat.Principal{VisitorID: v.ID}, ClientID: id, ChatID: c.ID, Kind: chat.KindMessage,
 			From: chat.Sender{Kind: chat.FromVisitor, ID: v.ID}, Text: text}
 	}
 	res := db.AppendBatch(ctx, []chat.AppendRequest{vis("m1", "before"), vis("m2", "bad\x00"), vis("m3", "after")})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/chatd/chatd/chat"
 )
 
 // PurgeResult counts what Purge deleted.
@@ -33,10 +35,9 @@ func (db *DB) Purge(ctx context.Context, cutoff time.Time) (PurgeResult, error) 
 	if _, err := tx.ExecContext(ctx, db.rebind(`DELETE FROM requests WHERE created_at < ?`), c); err != nil {
 		return res, fmt.Errorf("purge requests: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO audit (id, at, actor_kind, actor_id, action, object_kind, object_id, detail)
-		VALUES (?, ?, 'system', 'purge', 'purge', 'records', '', ?)`), randomHex(16), now(),
-		fmt.Sprintf("cutoff=%s chats=%d tickets=%d", cutoff.UTC().Format(time.RFC3339), res.Chats, res.Tickets)); err != nil {
-		return res, fmt.Errorf("purge audit: %w", err)
+	if err := db.insertAudit(ctx, tx, AuditEntry{ActorKind: chat.KindSystem, ActorID: "purge", Action: "purge", ObjectKind: "records",
+		Detail: fmt.Sprintf("cutoff=%s chats=%d tickets=%d", cutoff.UTC().Format(time.RFC3339), res.Chats, res.Tickets)}); err != nil {
+		return res, err
 	}
 	return res, tx.Commit()
 }

@@ -85,8 +85,8 @@ func TestAPIKeysAndSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := db.APIKey(ctx, key); err != nil || got != id {
-		t.Fatalf("APIKey: %q %v", got, err)
+	if got, err := db.APIKey(ctx, key); err != nil || got.ID != id || got.Name != "crm" {
+		t.Fatalf("APIKey: %+v %v", got, err)
 	}
 	if _, err := db.APIKey(ctx, key+"x"); chat.ErrorCode(err) != chat.EUnauthorized {
 		t.Fatalf("wrong key accepted: %v", err)

@@ -4,8 +4,9 @@
 -- arguments start at ARGV[6].
 --
 -- Every mutating script replies {'ok', then per assignment: chat, unit,
--- agent ('' = back in the queue), waited ms, requeued '1'|'0'} or {code}
--- for a refusal ('notfound', 'unavailable', 'full').
+-- agent ('' = back in the queue), waited ms, requeued '1'|'0', the agent it
+-- was taken from (requeued only, else '')} or {code} for a refusal
+-- ('notfound', 'unavailable', 'full').
 local P = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local TTL = tonumber(ARGV[3])
@@ -101,7 +102,7 @@ local function assign(chat, unit, a, out)
   a.last = NOW
   index(a)
   local enq = tonumber(redis.call('HGET', key, 'enq')) or NOW
-  out[#out + 1] = {chat, unit, a.id, int(NOW - enq), '0'}
+  out[#out + 1] = {chat, unit, a.id, int(NOW - enq), '0', ''}
 end
 
 -- drain assigns queue heads of the given units to free agents until no
@@ -196,7 +197,7 @@ end
 local function reply(out)
   local r = {'ok'}
   for _, x in ipairs(out) do
-    for i = 1, 5 do r[#r + 1] = x[i] end
+    for i = 1, 6 do r[#r + 1] = x[i] end
   end
   return r
 end

@@ -10,7 +10,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(NOW - GRACE
   lost[#lost + 1] = id
 end
 
-local requeued, order = {}, {}
+local requeued, owner, order = {}, {}, {}
 for _, id in ipairs(lost) do
   local set = k_agent_chats(id)
   for _, chat in ipairs(redis.call('SMEMBERS', set)) do
@@ -19,6 +19,7 @@ for _, id in ipairs(lost) do
     redis.call('HSET', key, 'agent', '', 'enq', ARGV[2])
     redis.call('ZADD', k_queue(c[1]), int(tonumber(c[2]) - HEAD), chat)
     requeued[chat] = c[1]
+    owner[chat] = id
     order[#order + 1] = chat
   end
   redis.call('DEL', set)
@@ -32,13 +33,13 @@ local out = {}
 drain(redis.call('SMEMBERS', KEYS[3]), out)
 for _, x in ipairs(out) do
   if requeued[x[1]] then
-    x[5] = '1'
+    x[5], x[6] = '1', owner[x[1]]
     requeued[x[1]] = nil
   end
 end
 for _, chat in ipairs(order) do
   if requeued[chat] then
-    out[#out + 1] = {chat, requeued[chat], '', '0', '1'}
+    out[#out + 1] = {chat, requeued[chat], '', '0', '1', owner[chat]}
   end
 end
 return reply(out)

@@ -3,12 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
+	"flag"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -17,95 +15,47 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/time/rate"
-
-	"github.com/chatd/chatd/assign"
 	"github.com/chatd/chatd/chat"
-	"github.com/chatd/chatd/store"
+	"github.com/chatd/chatd/cmd/internal/server"
 )
 
-// startChatd runs chatd's own packages inside the test process, wired as
-// cmd/chatd wires them (store, assigner, live-chat service, /metrics), so
-// that `go test -cpuprofile` can profile the server under chatbench's load:
-// chatd itself serves no pprof. dbURL and redisURL as CHAT_DATABASE_URL and
-// CHAT_REDIS_URL ("" for the embedded defaults). It returns the base URL.
+// startChatd runs chatd inside the test process, wired exactly as
+// cmd/chatd wires it (package server), so that `go test -cpuprofile` can
+// profile the server under chatbench's load: chatd itself serves no pprof.
+// dbURL and redisURL as CHAT_DATABASE_URL and CHAT_REDIS_URL ("" for the
+// embedded defaults). It returns the base URL.
 func startChatd(tb testing.TB, dbURL, redisURL string, units []string) string {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if dbURL == "" {
 		dbURL = "sqlite:" + filepath.Join(tb.TempDir(), "chatd.db")
 	}
-	db, err := store.Open(ctx, dbURL)
+	env := map[string]string{
+		"CHAT_DATABASE_URL": dbURL, "CHAT_REDIS_URL": redisURL,
+		"CHAT_REDIS_PREFIX": "{chatbench-test-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "}:",
+		"CHAT_UNITS":        strings.Join(units, ","), "CHAT_ADMIN_EMAIL": "admin@example.com", "CHAT_ADMIN_PASSWORD": "bench-password",
+		"CHAT_RATE_CONN_PER_SEC": "1000000", "CHAT_RATE_IP_PER_SEC": "1000000",
+	}
+	cfg, err := server.LoadConfig(func(k string) string { return env[k] }, flag.NewFlagSet("chatd", flag.ContinueOnError), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := db.Migrate(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	rdb, err := store.OpenRedis(ctx, redisURL)
+	s, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err != nil {
-		tb.Fatal(err)
-	}
-	hash, err := chat.HashPassword("bench-password")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	admin := &chat.Agent{Email: "admin@example.com", Name: "Administrator", PasswordHash: hash, Role: chat.RoleAdmin, Units: units, MaxChats: 5}
-	if err := db.CreateAgent(ctx, admin); err != nil && chat.ErrorCode(err) != chat.EConflict {
-		tb.Fatal(err)
-	}
-	secret, err := db.Secret(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	prefix := "{chatbench-test-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "}:"
-	as := assign.New(rdb, assign.Config{Prefix: prefix})
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := chat.New(chat.Config{Units: units, Prefix: prefix, Writers: 1, // as chatd's default
-		FrameRate: rate.Limit(1e6), FrameBurst: 2e6, IPRate: rate.Limit(1e6), IPBurst: 2e6},
-		chat.Deps{Store: db, Staff: db, Assigner: as, Classifier: assign.NewClassifier(assign.DefaultRules()),
-			Redis: rdb, Signer: chat.NewSigner(secret), Log: log})
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(svc.Collectors()...)
-	e := echo.New()
-	e.HTTPErrorHandler = func(err error, c echo.Context) {
-		var ce *chat.Error
-		var he *echo.HTTPError
-		switch {
-		case errors.As(err, &ce):
-			_ = c.JSON(chat.HTTPStatus(ce.Code), map[string]any{"error": map[string]string{"code": ce.Code, "message": ce.Message}})
-		case errors.As(err, &he):
-			_ = c.JSON(he.Code, map[string]any{"error": map[string]string{"code": "http", "message": fmt.Sprint(he.Message)}})
-		default:
-			_ = c.JSON(http.StatusInternalServerError, map[string]any{"error": map[string]string{"code": chat.EInternal, "message": err.Error()}})
-		}
-	}
-	e.GET("/readyz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
-	svc.Register(e)
-	svc.StartHub(ctx)
-	if err := svc.Run(ctx); err != nil {
 		tb.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	hs := &http.Server{Handler: e}
-	go func() { _ = hs.Serve(ln) }()
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
 	tb.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		svc.Shutdown(sctx)
-		_ = hs.Shutdown(sctx)
 		cancel()
-		rdb.Close()
-		db.Close()
+		if err := <-done; err != nil {
+			tb.Errorf("serve: %v", err)
+		}
+		s.Close()
 	})
 	return "http://" + ln.Addr().String()
 }
@@ -114,8 +64,8 @@ func startChatd(tb testing.TB, dbURL, redisURL string, units []string) string {
 // code in this process (one unit, so few bcrypt logins): the tool's whole
 // path through the real protocol.
 func TestScenariosAgainstChatd(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("starts a server and logs staff in (bcrypt): plain runs only")
+	if testing.Short() {
+		t.Skip("starts a server and logs staff in (bcrypt)")
 	}
 	base := startChatd(t, "", "", []string{"general"})
 	var out, errOut bytes.Buffer

@@ -5,30 +5,86 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/chat/access"
+	"github.com/chatd/chatd/chat/accounts"
+	"github.com/chatd/chatd/chat/live"
+	"github.com/chatd/chatd/cmd/internal/server"
 	"github.com/chatd/chatd/store"
 )
 
-// openStore opens and migrates the database named by the configuration.
-func openStore(ctx context.Context, cfg *Config) (*store.DB, error) {
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "chatd serve [flags]", stderr)
+	cfg, err := server.LoadConfig(getenv, fs, args)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if _, err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
+	log := newLogger(cfg, stderr)
+	s, err := server.New(ctx, cfg, log, stdout)
+	if err != nil {
+		return err
 	}
-	return db, nil
+	defer s.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("CHAT_ADDR: %w", err)
+	}
+	if cfg.PprofAddr != "" {
+		go servePprof(ctx, cfg.PprofAddr, log)
+	}
+	base := "http://" + displayAddr(ln.Addr().String())
+	fmt.Fprintf(stdout, "chatd listening on %s (database: %s, redis: %s)\n  widget demo: %s/\n  console:     %s/console\n",
+		ln.Addr(), s.DB.Engine(), redisKind(s.Redis), base, base)
+	s.DB.Warm(ctx)
+	log.Info("serving", "addr", ln.Addr().String(), "database", string(s.DB.Engine()), "redis", redisKind(s.Redis))
+	return s.Serve(ctx, ln)
+}
+
+func displayAddr(a string) string {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil || host == "::" || host == "0.0.0.0" || host == "" {
+		return "localhost:" + port
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func redisKind(r *store.Redis) string {
+	if r.Embedded() {
+		return "embedded"
+	}
+	return "external"
+}
+
+// servePprof serves Go's profiler on its own listener, never on the public
+// address, until ctx ends.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	log.Info("profiler listening", "addr", addr)
+	if err := hs.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("profiler", "err", err)
+	}
 }
 
 func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate", "chatd migrate [flags]", stderr)
-	cfg, err := loadConfig(getenv, fs, args)
+	cfg, err := server.LoadConfig(getenv, fs, args)
 	if err != nil {
 		return err
 	}
@@ -70,22 +126,22 @@ func cmdAgents(ctx context.Context, args []string, getenv func(string) string, s
 	units := fs.String("units", "general", "comma list of units served")
 	maxChats := fs.Int("max-chats", 5, "most chats at once")
 	role := fs.String("role", chat.RoleAgent, "agent, supervisor or admin")
-	cfg, err := loadConfig(getenv, fs, args)
+	cfg, err := server.LoadConfig(getenv, fs, args)
 	if err != nil {
 		return err
 	}
-	db, err := openStore(ctx, cfg)
+	db, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	switch sub {
 	case "create":
-		a := &chat.Agent{Email: *email, Name: *name, Role: *role, Units: splitList(*units), MaxChats: *maxChats}
+		a := &chat.Agent{Email: *email, Name: *name, Role: *role, Units: server.SplitList(*units), MaxChats: *maxChats}
 		if err := chat.ValidateAgent(a, cfg.Units); err != nil {
 			return err
 		}
-		if a.PasswordHash, err = chat.HashPassword(*password); err != nil {
+		if a.PasswordHash, err = access.HashPassword(*password); err != nil {
 			return err
 		}
 		if err := db.CreateAgent(ctx, a); err != nil {
@@ -104,21 +160,37 @@ func cmdAgents(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		return tw.Flush()
 	case "disable":
-		a, err := db.AgentByEmail(ctx, *email)
-		if err != nil {
-			return fmt.Errorf("agents disable: %q: %w", *email, err)
-		}
-		a.Disabled = true
-		if err := db.UpdateAgent(ctx, a); err != nil {
-			return err
-		}
-		if err := db.DeleteAgentSessions(ctx, a.ID); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "disabled %s\n", a.Email)
+		return disableAgent(ctx, cfg, db, *email, stdout)
 	default:
 		return fmt.Errorf("agents: unknown subcommand %q; want create, list or disable", sub)
 	}
+	return nil
+}
+
+// disableAgent disables an account and ends its sessions. Every node sees
+// the ended sessions on its next heartbeat and closes the account's
+// sockets; when the cluster's Redis is configured, they are told at once.
+func disableAgent(ctx context.Context, cfg *server.Config, db *store.DB, email string, stdout io.Writer) error {
+	a, err := db.AgentByEmail(ctx, email)
+	if err != nil {
+		return fmt.Errorf("agents disable: %q: %w", email, err)
+	}
+	before := *a
+	a.Disabled = true
+	if err := accounts.ChangeAgent(ctx, db, nil, &before, a); err != nil {
+		return err
+	}
+	if cfg.RedisURL != "" {
+		rdb, err := store.OpenRedis(ctx, cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("agents disable: the account is disabled, but the nodes could not be told at once: %w", err)
+		}
+		defer rdb.Close()
+		if err := live.KickAgent(ctx, rdb, cfg.RedisPrefix, a.ID); err != nil {
+			return fmt.Errorf("agents disable: the account is disabled, but the nodes could not be told at once: %w", err)
+		}
+	}
+	fmt.Fprintf(stdout, "disabled %s; its sessions are ended and its sockets closed\n", a.Email)
 	return nil
 }
 
@@ -134,14 +206,14 @@ func cmdAPIKeys(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	fs := newFlags("apikeys create", usage, stderr)
 	name := fs.String("name", "", "what the key is for")
-	cfg, err := loadConfig(getenv, fs, args[1:])
+	cfg, err := server.LoadConfig(getenv, fs, args[1:])
 	if err != nil {
 		return err
 	}
 	if strings.TrimSpace(*name) == "" {
 		return errors.New("apikeys create: --name is required")
 	}
-	db, err := openStore(ctx, cfg)
+	db, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -157,7 +229,7 @@ func cmdAPIKeys(ctx context.Context, args []string, getenv func(string) string, 
 func cmdPurge(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("purge", "chatd purge [--older-than 72h]", stderr)
 	older := fs.Duration("older-than", 0, "delete what has been inactive this long (default: CHAT_RETENTION_DAYS)")
-	cfg, err := loadConfig(getenv, fs, args)
+	cfg, err := server.LoadConfig(getenv, fs, args)
 	if err != nil {
 		return err
 	}
@@ -165,7 +237,7 @@ func cmdPurge(ctx context.Context, args []string, getenv func(string) string, st
 	if age <= 0 {
 		age = time.Duration(cfg.RetentionDays) * 24 * time.Hour
 	}
-	db, err := openStore(ctx, cfg)
+	db, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/cmd/internal/server"
+
 	"github.com/coder/websocket"
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
@@ -54,10 +56,10 @@ func createStaff(t *testing.T, n *node, name, role string, units []string, max i
 		t.Fatal(err)
 	}
 	a := &chat.Agent{Email: email, Name: name, PasswordHash: string(hash), Role: role, Units: units, MaxChats: max}
-	if err := chat.ValidateAgent(a, n.cfg.Units); err != nil {
+	if err := chat.ValidateAgent(a, n.Cfg.Units); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.db.CreateAgent(context.Background(), a); err != nil {
+	if err := n.DB.CreateAgent(context.Background(), a); err != nil {
 		t.Fatalf("create %s: %v", role, err)
 	}
 	return staffAccount{id: a.ID, name: name, email: email, token: login(t, n, email, "agent-password")}
@@ -231,7 +233,7 @@ func dialStatus(t *testing.T, url string, header http.Header) (int, string) {
 	if resp == nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}
-	var body errorBody
+	var body server.ErrorBody
 	if resp.Body != nil {
 		_ = jsonDecode(resp.Body, &body)
 		resp.Body.Close()

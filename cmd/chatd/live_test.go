@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -519,6 +520,42 @@ func TestShutdownGoingAway(t *testing.T) {
 	onB.call(map[string]any{"type": "message", "chat_id": chatID, "text": "still here"})
 	agent2.waitSeqs(chatID, 3)
 	checkSeqs(t, "agent on the surviving node", agent2, chatID, 3, 3)
+}
+
+// TestShutdownWhileSocketsOpen: a node that stops while sockets are being
+// opened closes each of them cleanly (under -race: Shutdown and a new
+// connection's setup never touch the same state unguarded).
+func TestShutdownWhileSocketsOpen(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, clusterVars(t))
+	_, token := createVisitor(t, n)
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			ws, _, err := websocket.Dial(ctx, wsURL(n, "/ws/visitor?token="+token), nil)
+			if err != nil {
+				return // refused once the node is stopping
+			}
+			defer ws.CloseNow()
+			for {
+				if _, _, err := ws.Read(ctx); err != nil {
+					if code := websocket.CloseStatus(err); code != websocket.StatusGoingAway && code != -1 {
+						t.Errorf("closed with %d, want 1001", code)
+					}
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n.Live.Shutdown(ctx)
+	wg.Wait()
 }
 
 // TestEscalation: an agent escalates a chat into a ticket; both sides are

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/chatd/chatd/cmd/internal/server"
 )
 
 func main() {
@@ -72,12 +74,12 @@ func newFlags(name, usage string, out io.Writer) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: %s\n\nFlags:\n", usage)
 		fs.PrintDefaults()
-		fmt.Fprint(out, (&Config{}).usage())
+		fmt.Fprint(out, server.Usage())
 	}
 	return fs
 }
 
-func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+func newLogger(cfg *server.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}

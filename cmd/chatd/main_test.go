@@ -13,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/cmd/internal/server"
+
 	"github.com/chatd/chatd/store/storetest"
 )
 
 // node is one running chatd in the test process.
 type node struct {
-	*server
+	*server.Server
 	url  string
 	out  bytes.Buffer
 	stop func() // cancels the node and waits for it to drain; idempotent
@@ -34,7 +36,7 @@ func testEnv(vars map[string]string) func(string) string {
 func startNode(t *testing.T, vars map[string]string) *node {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg, err := loadConfig(testEnv(vars), newFlags("serve", "", io.Discard), nil)
+	cfg, err := server.LoadConfig(testEnv(vars), newFlags("serve", "", io.Discard), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +45,7 @@ func startNode(t *testing.T, vars map[string]string) *node {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	n.server, err = newServer(ctx, cfg, log, &n.out)
+	n.Server, err = server.New(ctx, cfg, log, &n.out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +55,7 @@ func startNode(t *testing.T, vars map[string]string) *node {
 	}
 	n.url = "http://" + ln.Addr().String()
 	done := make(chan error, 1)
-	go func() { done <- n.serve(ctx, ln) }()
+	go func() { done <- n.Serve(ctx, ln) }()
 	var once sync.Once
 	n.stop = func() {
 		once.Do(func() {
@@ -61,7 +63,7 @@ func startNode(t *testing.T, vars map[string]string) *node {
 			if err := <-done; err != nil {
 				t.Errorf("serve: %v", err)
 			}
-			n.close()
+			n.Close()
 		})
 	}
 	t.Cleanup(n.stop)
@@ -129,7 +131,7 @@ func TestHealthAndReady(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "go_goroutines") {
 		t.Fatalf("metrics %d", resp.StatusCode)
 	}
-	var e errorBody
+	var e server.ErrorBody
 	if code := getJSON(t, n.url+"/no/such/path", &e); code != 404 || e.Error.Code != "not_found" {
 		t.Fatalf("unknown path: %d %+v", code, e)
 	}
@@ -137,7 +139,7 @@ func TestHealthAndReady(t *testing.T) {
 
 func TestReadyNamesFailingPart(t *testing.T) {
 	n := startNode(t, clusterVars(t))
-	n.rdb.Close() // Redis stops answering
+	n.Redis.Close() // Redis stops answering
 	var body struct {
 		Checks map[string]string `json:"checks"`
 		Error  struct{ Message string }
@@ -176,13 +178,13 @@ func TestConfigValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := loadConfig(testEnv(map[string]string{tt.key: tt.val}), newFlags("x", "", io.Discard), nil)
+			_, err := server.LoadConfig(testEnv(map[string]string{tt.key: tt.val}), newFlags("x", "", io.Discard), nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want an error naming %s", err, tt.want)
 			}
 		})
 	}
-	cfg, err := loadConfig(testEnv(nil), newFlags("x", "", io.Discard), []string{"--addr", "127.0.0.1:9999"})
+	cfg, err := server.LoadConfig(testEnv(nil), newFlags("x", "", io.Discard), []string{"--addr", "127.0.0.1:9999"})
 	if err != nil || cfg.Addr != "127.0.0.1:9999" || cfg.MaxMessageBytes != 4096 || cfg.AgentGrace != 30*time.Second || len(cfg.Units) != 4 {
 		t.Fatalf("defaults: %+v %v", cfg, err)
 	}
@@ -237,7 +239,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	if code := getJSON(t, n.url+"/api/v1/openapi.json", &doc); code != 200 || !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Fatalf("openapi.json: %d %q", code, doc.OpenAPI)
 	}
-	for _, r := range n.echo.Routes() {
+	for _, r := range n.Echo.Routes() {
 		if r.Method == "echo_route_not_found" || isPageRoute(r.Path) {
 			continue
 		}
@@ -263,4 +265,10 @@ func openAPIPath(p string) string {
 		}
 	}
 	return strings.Join(parts, "/")
+}
+
+// isPageRoute tells the browser pages and assets, which the OpenAPI
+// document does not describe.
+func isPageRoute(p string) bool {
+	return p == "/" || p == "/console" || p == "/widget" || p == "/widget.js" || strings.HasPrefix(p, "/static")
 }

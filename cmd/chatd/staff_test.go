@@ -1,21 +1,25 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/cmd/internal/server"
+
 	"github.com/coder/websocket"
 )
 
 func TestLoginThrottleAndStaffAPI(t *testing.T) {
 	n := startNode(t, clusterVars(t))
-	var e errorBody
+	var e server.ErrorBody
 	for i := 0; i < 10; i++ {
 		if code := api(t, "POST", n.url+"/api/v1/auth/login", "", map[string]string{"email": "admin@example.com", "password": "wrong"}, &e); code != 401 || e.Error.Code != "unauthorized" {
 			t.Fatalf("attempt %d: %d %+v", i, code, e)
@@ -55,7 +59,7 @@ func TestLoginThrottleAndStaffAPI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var e errorBody
+			var e server.ErrorBody
 			if code := api(t, tt.method, n2.url+tt.path, tt.token, tt.body, &e); code != tt.want || e.Error.Code != tt.code {
 				t.Fatalf("%d %+v, want %d %s", code, e, tt.want, tt.code)
 			}
@@ -151,11 +155,11 @@ func TestAPIKeysByAdminOnly(t *testing.T) {
 	if code := api(t, "POST", n.url+"/api/v1/apikeys", admin, map[string]string{"name": "crm"}, &key); code != 201 || key.ID == "" || !strings.HasPrefix(key.Key, "ck_") {
 		t.Fatalf("create: %d %+v", code, key)
 	}
-	if _, err := n.db.APIKey(context.Background(), key.Key); err != nil {
+	if _, err := n.DB.APIKey(context.Background(), key.Key); err != nil {
 		t.Fatalf("the key does not verify: %v", err)
 	}
 	agent := createStaff(t, n, "Ece", "agent", []string{"general"}, 2)
-	var e errorBody
+	var e server.ErrorBody
 	if code := api(t, "POST", n.url+"/api/v1/apikeys", agent.token, map[string]string{"name": "x"}, &e); code != 403 || e.Error.Code != "forbidden" {
 		t.Fatalf("agent made a key: %d %+v", code, e)
 	}
@@ -300,11 +304,78 @@ func TestOversizedBodies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var e errorBody
+		var e server.ErrorBody
 		json.NewDecoder(resp.Body).Decode(&e)
 		resp.Body.Close()
 		if resp.StatusCode != 413 || e.Error.Code != "payload_too_large" {
 			t.Errorf("chunked=%v: %d %+v, want 413 payload_too_large", chunked, resp.StatusCode, e)
 		}
 	}
+}
+
+// TestCLIDisableEndsTheConsole: `chatd agents disable` closes the agent's
+// open consoles (4001) and takes them out of assignment: at once when it
+// shares the cluster's Redis, and within a heartbeat when it does not (the
+// nodes see the ended sessions in the database).
+func TestCLIDisableEndsTheConsole(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		withRedis bool
+		within    time.Duration
+	}{
+		{"sharing the cluster's Redis", true, 3 * time.Second},
+		{"database only", false, 12 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := clusterVars(t)
+			n := startNode(t, vars)
+			ece := createStaff(t, n, "Ece", "agent", []string{"technical"}, 2)
+			c, _ := dialStaff(t, n, ece, true)
+			if got := agentsOnline(t, n, "technical"); got != 1 {
+				t.Fatalf("agents online before: %v", got)
+			}
+			cli := maps.Clone(vars)
+			if !tt.withRedis {
+				delete(cli, "CHAT_REDIS_URL")
+			}
+			var out bytes.Buffer
+			if err := run(context.Background(), []string{"agents", "disable", "--email", ece.email}, testEnv(cli), &out, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-c.done:
+			case <-time.After(tt.within):
+				t.Fatalf("the console is still open %v after the disable", tt.within)
+			}
+			if code := websocket.CloseStatus(c.err); code != 4001 {
+				t.Errorf("closed with %d, want 4001", code)
+			}
+			if !waitUntil(5*time.Second, func() bool { return agentsOnline(t, n, "technical") == 0 }) {
+				t.Error("the disabled agent still counts as online")
+			}
+			v, _ := newVisitor(t, n)
+			id := startChat(t, v, "technical", "my app crashes")
+			if q := v.expect("chat.queued", forChat(id)); q.num("position") != 1 {
+				t.Errorf("new chat: %v", q)
+			}
+			if code := api(t, "GET", n.url+"/api/v1/auth/me", ece.token, nil, nil); code != 401 {
+				t.Errorf("the disabled agent's session answers %d", code)
+			}
+		})
+	}
+}
+
+func agentsOnline(t *testing.T, n *node, unit string) float64 {
+	t.Helper()
+	var body struct{ Units []map[string]any }
+	if code := api(t, "GET", n.url+"/api/v1/units", "", nil, &body); code != 200 {
+		t.Fatalf("units: %d", code)
+	}
+	for _, u := range body.Units {
+		if u["name"] == unit {
+			return u["agents_online"].(float64)
+		}
+	}
+	return -1
 }

@@ -1,4 +1,4 @@
-package chat
+package live
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chatd/chatd/chat"
 )
 
 // Envelope kinds carried over Redis pub/sub between nodes.
@@ -19,7 +21,7 @@ const (
 	evJoin  = "j" // the connections of this visitor/agent join Chat
 	evLeave = "l" // ... leave Chat (after forwarding Frame, if any)
 	evQueue = "q" // the unit's queue changed: recompute positions
-	evKick  = "k" // the agent's account was disabled: close its sockets
+	evKick  = "k" // the agent's sessions ended (account disabled): close its sockets
 )
 
 // envelope is what travels on a channel: a small JSON header, a newline,
@@ -30,14 +32,20 @@ type envelope struct {
 	Seq   int64  `json:"s,omitempty"`  // message seq: ordered and gap-filled per connection
 	Note  int64  `json:"n,omitempty"`  // note seq: the same, for staff
 	Staff bool   `json:"st,omitempty"` // visitors never get it
-	Unit  string `json:"u,omitempty"`
-	Skip  string `json:"x,omitempty"` // not for this principal's own connections (typing, read)
-	Agent string `json:"a,omitempty"` // chat.assigned: to whom, so a connection announces it once
+	Unit  string `json:"u,omitempty"`  // evQueue: the unit; on a chat's channel: the chat's unit from this frame on (chat.transferred)
+	Skip  string `json:"x,omitempty"`  // not for this principal's own connections (typing, read)
+	Agent string `json:"a,omitempty"`  // chat.assigned: to whom, so a connection announces it once
 	// First is a new chat's first message, on the join envelopes chat.start
-	// sends: a connection joining while it is still the only one need not
-	// read it back from the store.
+	// sends: a tab joining while it is still the only one need not read it
+	// back from the store.
 	First *messageFrame `json:"m,omitempty"`
-	Frame []byte        `json:"-"`
+	// On the join envelope of an assignment: the chat as the assignment
+	// left it (with its last note seq, which its JSON leaves out) and its
+	// visitor, so the agent's connections need not read them back.
+	Assigned *chat.Chat    `json:"ch,omitempty"`
+	LastNote int64         `json:"ln,omitempty"`
+	Visitor  *chat.Visitor `json:"v,omitempty"`
+	Frame    []byte        `json:"-"`
 }
 
 func (e *envelope) marshal() []byte {

@@ -1,4 +1,8 @@
-package main
+// Package server is chatd's wiring: the configuration read from the
+// environment, the stores and services built from it, every HTTP route,
+// and the one map from error codes to HTTP answers. cmd/chatd runs it;
+// cmd/chatbench's in-process test runs the same.
+package server
 
 import (
 	"errors"
@@ -13,7 +17,7 @@ import (
 )
 
 // Config is the server's configuration, read from CHAT_* variables; flags
-// mirror the main ones. Its zero value is not used directly: loadConfig
+// mirror the main ones. Its zero value is not used directly: LoadConfig
 // fills the defaults.
 type Config struct {
 	Addr                string
@@ -71,7 +75,7 @@ func (c *Config) vars() []env {
 		}
 	}
 	list := func(p *[]string) func(string) error {
-		return func(v string) error { *p = splitList(v); return nil }
+		return func(v string) error { *p = SplitList(v); return nil }
 	}
 	return []env{
 		{"CHAT_ADDR", ":8080", "listen address", func(v string) error {
@@ -122,7 +126,7 @@ func (c *Config) vars() []env {
 		{"CHAT_CONNS_PER_IP", "1000", "open WebSockets one client address may hold on one node", num(&c.ConnsPerIP, 1)},
 		{"CHAT_TRUSTED_PROXIES", "", "comma list of proxy addresses or CIDRs whose X-Forwarded-For is believed; empty: the peer address is the client's", func(v string) error {
 			c.TrustedProxies = nil
-			for _, item := range splitList(v) {
+			for _, item := range SplitList(v) {
 				if !strings.Contains(item, "/") {
 					if ip := net.ParseIP(item); ip != nil && ip.To4() != nil {
 						item += "/32"
@@ -144,9 +148,9 @@ func (c *Config) vars() []env {
 	}
 }
 
-// loadConfig reads the environment, then the flags (which win), and
+// LoadConfig reads the environment, then the flags (which win), and
 // validates every value, naming the variable at fault.
-func loadConfig(getenv func(string) string, fs *flag.FlagSet, args []string) (*Config, error) {
+func LoadConfig(getenv func(string) string, fs *flag.FlagSet, args []string) (*Config, error) {
 	c := &Config{}
 	vars := c.vars()
 	for _, v := range vars {
@@ -199,8 +203,8 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// usage lists the variables for --help.
-func (c *Config) usage() string {
+// Usage lists the variables for --help.
+func Usage() string {
 	var b strings.Builder
 	b.WriteString("\nEnvironment:\n")
 	for _, v := range (&Config{}).vars() {
@@ -213,7 +217,8 @@ func (c *Config) usage() string {
 	return b.String()
 }
 
-func splitList(v string) []string {
+// SplitList splits a comma list, dropping empty items.
+func SplitList(v string) []string {
 	var out []string
 	for _, s := range strings.Split(v, ",") {
 		if s = strings.TrimSpace(s); s != "" {

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -14,46 +14,67 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/chatd/chatd/chat/access"
 )
 
 //go:embed openapi.json
 var openapiJSON []byte
 
-// routes mounts every route of the server; this is the one place to read
-// the whole HTTP surface.
-func (s *server) routes() {
-	e := s.echo
+// OpenAPI is the document describing the REST API.
+func OpenAPI() []byte { return openapiJSON }
+
+// routes mounts the middleware and every route of the server. Each
+// package's Register mounts its own routes; every handler asks the access
+// policy, and every error becomes an answer in errorHandler.
+func (s *Server) routes() {
+	e := s.Echo
 	e.Use(middleware.RequestID())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			s.log.Error("panic", "err", err, "path", c.Path(), "stack", string(stack))
+			s.Log.Error("panic", "err", err, "path", c.Path(), "stack", string(stack))
 			return err
 		},
 	}))
 	e.Use(s.observe())
 	e.Use(middleware.BodyLimit("64K")) // every body of the API is small JSON
+	e.Use(s.authenticate)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
 	e.GET("/api/v1/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openapiJSON) })
-	s.chat.Register(e)
+	s.Live.Register(e)
+	s.Accounts.Register(e)
 }
 
-// shutdownLive closes live sockets with "going away" before the HTTP server
-// stops.
-func (s *server) shutdownLive(ctx context.Context) { s.chat.Shutdown(ctx) }
+// authenticate puts the request's principal (or why its credential was
+// refused) in its context, for handlers to ask the access policy about.
+// A request without a credential is nobody, which public routes accept.
+// The sockets read their own credentials (a browser cannot set headers on
+// a WebSocket, so they also take ?token=).
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if strings.HasPrefix(r.URL.Path, "/ws/") {
+			return next(c)
+		}
+		p, err := s.Auth.Principal(r.Context(), access.Token(r, false))
+		c.SetRequest(r.WithContext(access.WithPrincipal(r.Context(), p, err)))
+		return next(c)
+	}
+}
 
 // ready answers 200 only when the database and Redis both answer.
-func (s *server) ready(c echo.Context) error {
+func (s *Server) ready(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{"database": "ok", "redis": "ok"}
 	status := http.StatusOK
-	if err := s.db.Ping(ctx); err != nil {
+	if err := s.DB.Ping(ctx); err != nil {
 		checks["database"], status = err.Error(), http.StatusServiceUnavailable
 	}
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	if err := s.Redis.Ping(ctx).Err(); err != nil {
 		checks["redis"], status = err.Error(), http.StatusServiceUnavailable
 	}
 	if status != http.StatusOK {
@@ -72,7 +93,7 @@ func (s *server) ready(c echo.Context) error {
 }
 
 // observe logs each request and records its duration by route.
-func (s *server) observe() echo.MiddlewareFunc {
+func (s *Server) observe() echo.MiddlewareFunc {
 	hist := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "chatd_http_request_seconds", Help: "HTTP request duration by route and status.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
@@ -92,15 +113,10 @@ func (s *server) observe() echo.MiddlewareFunc {
 			if status >= 500 {
 				level = slog.LevelWarn
 			}
-			s.log.Log(c.Request().Context(), level, "http", "method", c.Request().Method, "path", c.Request().URL.Path,
+			// The path only: a socket's ?token= is never written down.
+			s.Log.Log(c.Request().Context(), level, "http", "method", c.Request().Method, "path", c.Request().URL.Path,
 				"status", status, "dur", fmt.Sprint(d.Round(time.Microsecond)), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 			return nil
 		}
 	}
-}
-
-// isPageRoute tells the browser pages and assets, which the OpenAPI
-// document does not describe.
-func isPageRoute(p string) bool {
-	return p == "/" || p == "/console" || p == "/widget.js" || strings.HasPrefix(p, "/static")
 }

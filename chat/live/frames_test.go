@@ -1,9 +1,11 @@
-package chat
+package live
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/chatd/chatd/chat"
 )
 
 func TestDecodeFrame(t *testing.T) {
@@ -11,14 +13,14 @@ func TestDecodeFrame(t *testing.T) {
 		name, in, code, ref string
 	}{
 		{"a message", `{"type":"message","client_id":"c","chat_id":"x","text":"hi"}`, "", "c"},
-		{"not JSON", `hello?`, EBadFrame, ""},
-		{"an array", `[1,2]`, EBadFrame, ""},
-		{"cut short", `{"type":"message"`, EBadFrame, ""},
-		{"a string for a bool", `{"type":"chat.start","client_id":"c","age_confirmed":"true"}`, EInvalid, "c"},
-		{"a number for a string", `{"type":"message","client_id":"c","chat_id":42}`, EInvalid, "c"},
-		{"a fraction for a seq", `{"type":"read","chat_id":"x","seq":1.5}`, EInvalid, ""},
-		{"NUL in the text", `{"type":"message","client_id":"c","text":"a\u0000b"}`, EInvalid, "c"},
-		{"NUL in a field name's value", `{"type":"chat.start","client_id":"c","name":"\u0000"}`, EInvalid, "c"},
+		{"not JSON", `hello?`, chat.EBadFrame, ""},
+		{"an array", `[1,2]`, chat.EBadFrame, ""},
+		{"cut short", `{"type":"message"`, chat.EBadFrame, ""},
+		{"a string for a bool", `{"type":"chat.start","client_id":"c","age_confirmed":"true"}`, chat.EInvalid, "c"},
+		{"a number for a string", `{"type":"message","client_id":"c","chat_id":42}`, chat.EInvalid, "c"},
+		{"a fraction for a seq", `{"type":"read","chat_id":"x","seq":1.5}`, chat.EInvalid, ""},
+		{"NUL in the text", `{"type":"message","client_id":"c","text":"a\u0000b"}`, chat.EInvalid, "c"},
+		{"NUL in a field name's value", `{"type":"chat.start","client_id":"c","name":"\u0000"}`, chat.EInvalid, "c"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f, err := decodeFrame([]byte(tt.in))
@@ -47,7 +49,7 @@ func FuzzDecodeFrame(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		fr, err := decodeFrame([]byte(s))
 		if err != nil {
-			if err.Code != EBadFrame && err.Code != EInvalid {
+			if err.Code != chat.EBadFrame && err.Code != chat.EInvalid {
 				t.Fatalf("code %q for %q", err.Code, s)
 			}
 			return
@@ -55,7 +57,7 @@ func FuzzDecodeFrame(f *testing.F) {
 		if !json.Valid([]byte(s)) {
 			t.Fatalf("accepted invalid JSON %q", s)
 		}
-		if hasNUL(&fr) || strings.ContainsRune(fr.Text, 0) {
+		if chat.HasNUL(&fr) || strings.ContainsRune(fr.Text, 0) {
 			t.Fatalf("accepted NUL in %q", s)
 		}
 	})

@@ -1,4 +1,4 @@
-package chat
+package live
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/assign"
+	"github.com/chatd/chatd/chat"
 )
 
 // apply makes the assigner's decisions durable and tells everyone: the
@@ -20,32 +21,24 @@ func (s *Service) apply(ctx context.Context, as []assign.Assignment) {
 			s.requeued(ctx, a)
 			continue
 		}
-		s.assigned(ctx, a, nil)
+		s.assigned(ctx, a)
 	}
 	for u := range units {
 		s.queueChanged(ctx, u)
 	}
 }
 
-// assigned records that a.ChatID is now a.AgentID's and tells both sides.
-// first is the chat's first message when the caller has it at hand.
-func (s *Service) assigned(ctx context.Context, a assign.Assignment, first *messageFrame) {
-	previous := "" // a chat taken back from a lost agent still names them
-	if a.Requeued {
-		before, err := s.store.Chat(ctx, a.ChatID)
-		if err != nil {
-			s.log.Error("assigned chat", "chat", a.ChatID, "err", err)
-			return
-		}
-		previous = before.AgentID
-	}
+// assigned records that a.ChatID is now a.AgentID's, writing the chat row
+// once, and tells both sides: the agent's connections get the chat and its
+// visitor with the join.
+func (s *Service) assigned(ctx context.Context, a assign.Assignment) {
 	agentID := a.AgentID
-	ch, outcome, err := s.store.Transit(ctx, Transition{ChatID: a.ChatID, From: []string{StatusQueued, StatusActive}, To: StatusActive, AgentID: &agentID, Unit: a.Unit})
+	ch, v, outcome, err := s.store.Assign(ctx, chat.Transition{ChatID: a.ChatID, From: chat.OpenStates, To: chat.StatusActive, AgentID: &agentID, Unit: a.Unit})
 	if err != nil {
 		s.log.Error("record assignment", "chat", a.ChatID, "agent", a.AgentID, "err", err)
 		return
 	}
-	if outcome == Refused { // closed meanwhile: give the slot back
+	if outcome == chat.Refused { // closed meanwhile: give the slot back
 		more, err := s.assign.Release(ctx, a.ChatID)
 		if err != nil {
 			s.log.Error("release closed chat", "chat", a.ChatID, "err", err)
@@ -58,50 +51,54 @@ func (s *Service) assigned(ctx context.Context, a assign.Assignment, first *mess
 		wait = ch.AssignedAt.Sub(ch.CreatedAt)
 	}
 	s.metrics.assigned.Observe(wait.Seconds())
-	ref := s.agentRef(ctx, a.AgentID)
 	var msgs []published
-	taken := previous != "" && previous != a.AgentID
-	if taken { // from an agent gone past the grace, straight to another
-		from := s.agentRef(ctx, previous)
-		msgs = append(msgs, published{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID,
+	taken := a.From != "" && a.From != a.AgentID // from an agent gone past the grace, straight to another
+	if taken {
+		from, ref := s.agentRef(ctx, a.From), s.agentRef(ctx, a.AgentID)
+		msgs = append(msgs, published{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Unit: ch.Unit,
 			Frame: encode(transferredFrame{Type: TTransferred, ChatID: ch.ID, Unit: ch.Unit, FromAgent: &from, Agent: &ref, Reason: "agent_unavailable"})}})
 	}
-	msgs = append(msgs,
-		published{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Agent: assignment(ch), Frame: encode(assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, Agent: ref, LastSeq: ch.LastSeq})}},
-		published{s.hub.agentChannel(a.AgentID), &envelope{Kind: evJoin, Chat: ch.ID, First: first}})
+	msgs = append(msgs, s.assignedEnvelopes(ctx, ch, v)...)
 	if taken {
-		msgs = append(msgs, published{s.hub.agentChannel(previous), &envelope{Kind: evLeave, Chat: ch.ID}})
+		msgs = append(msgs, published{s.hub.agentChannel(a.From), &envelope{Kind: evLeave, Chat: ch.ID}})
 	}
 	if err := s.hub.publishMany(ctx, msgs); err != nil {
 		s.log.Error("publish assignment", "chat", ch.ID, "err", err)
 	}
 }
 
+// assignedEnvelopes announce an assignment: chat.assigned to the chat's
+// followers, and the join to the agent's connections with the chat and its
+// visitor.
+func (s *Service) assignedEnvelopes(ctx context.Context, ch *chat.Chat, v *chat.Visitor) []published {
+	ref := s.agentRef(ctx, ch.AgentID)
+	return []published{
+		{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Agent: assignment(ch),
+			Frame: encode(assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, Agent: ref, LastSeq: ch.LastSeq})}},
+		{s.hub.agentChannel(ch.AgentID), &envelope{Kind: evJoin, Chat: ch.ID, Assigned: ch, LastNote: ch.LastNote, Visitor: v}},
+	}
+}
+
 // requeued records that a chat went back to its queue (its agent was gone
 // past the grace period) and tells the agent it is no longer theirs.
 func (s *Service) requeued(ctx context.Context, a assign.Assignment) {
-	before, err := s.store.Chat(ctx, a.ChatID)
-	if err != nil {
-		s.log.Error("requeued chat", "chat", a.ChatID, "err", err)
-		return
-	}
 	none := ""
-	ch, outcome, err := s.store.Transit(ctx, Transition{ChatID: a.ChatID, From: []string{StatusQueued, StatusActive}, To: StatusQueued, AgentID: &none, Unit: a.Unit})
-	if err != nil || outcome == Refused {
+	ch, outcome, err := s.store.Transit(ctx, chat.Transition{ChatID: a.ChatID, From: chat.OpenStates, To: chat.StatusQueued, AgentID: &none, Unit: a.Unit})
+	if err != nil || outcome == chat.Refused {
 		if err != nil {
 			s.log.Error("record requeue", "chat", a.ChatID, "err", err)
 		}
 		return
 	}
-	var msgs []published
-	if before.AgentID != "" {
-		from := s.agentRef(ctx, before.AgentID)
-		f := encode(transferredFrame{Type: TTransferred, ChatID: ch.ID, Unit: ch.Unit, FromAgent: &from, Reason: "agent_unavailable"})
-		msgs = append(msgs,
-			published{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Frame: f}},
-			published{s.hub.agentChannel(before.AgentID), &envelope{Kind: evLeave, Chat: ch.ID}})
+	if a.From == "" {
+		return
 	}
-	if err := s.hub.publishMany(ctx, msgs); err != nil {
+	from := s.agentRef(ctx, a.From)
+	f := encode(transferredFrame{Type: TTransferred, ChatID: ch.ID, Unit: ch.Unit, FromAgent: &from, Reason: "agent_unavailable"})
+	if err := s.hub.publishMany(ctx, []published{
+		{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Unit: ch.Unit, Frame: f}},
+		{s.hub.agentChannel(a.From), &envelope{Kind: evLeave, Chat: ch.ID}},
+	}); err != nil {
 		s.log.Error("publish requeue", "chat", ch.ID, "err", err)
 	}
 }
@@ -165,18 +162,18 @@ func (s *Service) refreshQueue(ctx context.Context, unit string) {
 	avail := -1 // asked only when a local visitor is to be told
 	qf := queueFrame{Type: TQueue, Unit: unit, Chats: make([]queueItem, 0, len(q))}
 	inQueue := make(map[string]bool, len(q))
-	for _, item := range q {
-		inQueue[item.ChatID] = true
-		eta := etaSeconds(item.ETA)
-		qf.Chats = append(qf.Chats, queueItem{ChatID: item.ChatID, Position: item.Position, ETASeconds: eta, Priority: item.Priority})
-		conns := s.hub.local(s.hub.chatChannel(item.ChatID))
+	for _, w := range q {
+		inQueue[w.ChatID] = true
+		eta := etaSeconds(w.ETA)
+		qf.Chats = append(qf.Chats, queueItem{ChatID: w.ChatID, Position: w.Position, ETASeconds: eta, Priority: w.Priority})
+		conns := s.hub.local(s.hub.chatChannel(w.ChatID))
 		if len(conns) == 0 {
 			continue
 		}
 		s.posMu.Lock()
-		now := queuePlace{unit, item.Position}
-		changed := s.lastPos[item.ChatID] != now
-		s.lastPos[item.ChatID] = now
+		now := queuePlace{unit, w.Position}
+		changed := s.lastPos[w.ChatID] != now
+		s.lastPos[w.ChatID] = now
 		s.posMu.Unlock()
 		if !changed {
 			continue
@@ -187,10 +184,10 @@ func (s *Service) refreshQueue(ctx context.Context, unit string) {
 				return
 			}
 		}
-		f := encode(queuedFrame{Type: TQueued, ChatID: item.ChatID, Unit: unit, Position: item.Position, ETASeconds: eta, Offline: avail == 0})
+		f := encode(queuedFrame{Type: TQueued, ChatID: w.ChatID, Unit: unit, Position: w.Position, ETASeconds: eta, Offline: avail == 0})
 		for _, c := range conns {
 			if !c.isStaff() {
-				c.reply(f)
+				c.enqueue(item{place: &place{chatID: w.ChatID, unit: unit, frame: f}})
 			}
 		}
 	}
@@ -222,7 +219,7 @@ func (s *Service) queueSnapshot(unit string) []byte {
 }
 
 // queuedFrame says where a waiting chat stands now.
-func (s *Service) queuedFrame(ctx context.Context, ch *Chat) (queuedFrame, error) {
+func (s *Service) queuedFrame(ctx context.Context, ch *chat.Chat) (queuedFrame, error) {
 	unit, pos, eta, err := s.assign.Position(ctx, ch.ID)
 	if err != nil || pos == 0 { // 0: assigned meanwhile
 		return queuedFrame{Type: TQueued, ChatID: ch.ID, Unit: unit}, err
@@ -237,9 +234,9 @@ func (s *Service) queuedFrame(ctx context.Context, ch *Chat) (queuedFrame, error
 	return queuedFrame{Type: TQueued, ChatID: ch.ID, Unit: unit, Position: pos, ETASeconds: etaSeconds(eta), Offline: avail == 0}, nil
 }
 
-// assignedFrame describes an active chat; staff also get the visitor, the
-// chat and its history.
-func (s *Service) assignedFrame(ctx context.Context, ch *Chat, staff bool, first *messageFrame) (assignedFrame, error) {
+// assignedFrame describes an active chat; staff also get the visitor (read
+// when v is nil), the chat and its history.
+func (s *Service) assignedFrame(ctx context.Context, ch *chat.Chat, v *chat.Visitor, staff bool) (assignedFrame, error) {
 	f := assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, LastSeq: ch.LastSeq}
 	if ch.AgentID != "" {
 		f.Agent = s.agentRef(ctx, ch.AgentID)
@@ -247,29 +244,28 @@ func (s *Service) assignedFrame(ctx context.Context, ch *Chat, staff bool, first
 	if !staff {
 		return f, nil
 	}
-	v, err := s.store.Visitor(ctx, ch.VisitorID)
+	if v == nil {
+		var err error
+		if v, err = s.store.Visitor(ctx, ch.VisitorID); err != nil {
+			return f, err
+		}
+	}
+	f.staffAssigned = &staffAssigned{Visitor: v, Chat: ch}
+	// Read after the connection subscribed: anything later arrives live.
+	msgs, err := s.store.Messages(ctx, ch.ID, chat.KindMessage, 0, 0)
 	if err != nil {
 		return f, err
 	}
-	f.staffAssigned = &staffAssigned{Visitor: v, Chat: ch}
-	if first != nil && ch.LastSeq == 1 { // the first message is all there is
-		f.History = []messageFrame{*first}
-	} else {
-		msgs, err := s.store.Messages(ctx, ch.ID, KindMessage, 0, 0)
-		if err != nil {
-			return f, err
-		}
-		f.History = make([]messageFrame, len(msgs))
-		for i, m := range msgs {
-			f.History[i] = newMessageFrame(m)
-		}
+	f.History = make([]messageFrame, len(msgs))
+	for i, m := range msgs {
+		f.History[i] = newMessageFrame(m)
 	}
 	if n := len(f.History); n > 0 {
 		f.LastSeq = f.History[n-1].Seq
 	}
-	var notes []Message
+	var notes []chat.Message
 	if ch.LastNote > 0 {
-		if notes, err = s.store.Messages(ctx, ch.ID, KindNote, 0, 0); err != nil {
+		if notes, err = s.store.Messages(ctx, ch.ID, chat.KindNote, 0, 0); err != nil {
 			return f, err
 		}
 	}
@@ -292,7 +288,7 @@ type queuePlace struct {
 // assignment names one assignment of a chat (agent and moment), so a
 // connection that hears of it twice announces it once, while the same agent
 // taking the chat again later is news.
-func assignment(ch *Chat) string {
+func assignment(ch *chat.Chat) string {
 	if ch.AssignedAt == nil {
 		return ch.AgentID
 	}

@@ -1,4 +1,4 @@
-package chat
+package live
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"errors"
 	"reflect"
 	"time"
+
+	"github.com/chatd/chatd/chat"
 )
 
 // Frame types of the WebSocket protocol (PROTOCOL.md).
@@ -55,15 +57,15 @@ type inFrame struct {
 
 // decodeFrame reads one client frame. On an error the frame holds what
 // could be decoded (a client_id, to answer with a ref).
-func decodeFrame(data []byte) (inFrame, *Error) {
+func decodeFrame(data []byte) (inFrame, *chat.Error) {
 	var f inFrame
 	if err := json.Unmarshal(data, &f); err != nil { // a wrongly typed field leaves the others decoded
 		return f, frameError(err)
 	}
 	// A NUL can only arrive escaped (raw control characters are not JSON),
 	// so most frames are cleared by one scan of their bytes.
-	if bytes.Contains(data, []byte(`\u0000`)) && hasNUL(&f) {
-		return f, errNUL
+	if bytes.Contains(data, []byte(`\u0000`)) && chat.HasNUL(&f) {
+		return f, chat.ErrNUL
 	}
 	return f, nil
 }
@@ -71,7 +73,7 @@ func decodeFrame(data []byte) (inFrame, *Error) {
 // frameError says what is wrong with a frame that did not decode: a field
 // of the wrong JSON type is an invalid request naming the field; anything
 // else is not a JSON object at all.
-func frameError(err error) *Error {
+func frameError(err error) *chat.Error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
 		want := "a string"
@@ -81,13 +83,13 @@ func frameError(err error) *Error {
 		case reflect.Int, reflect.Int64, reflect.Pointer:
 			want = "a whole number"
 		}
-		return Errorf(EInvalid, "field %q must be %s, not %s", te.Field, want, te.Value)
+		return chat.Errorf(chat.EInvalid, "field %q must be %s, not %s", te.Field, want, te.Value)
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return Errorf(EBadFrame, "frame is not valid JSON (at byte %d)", se.Offset)
+		return chat.Errorf(chat.EBadFrame, "frame is not valid JSON (at byte %d)", se.Offset)
 	}
-	return Errorf(EBadFrame, "frame is not a JSON object")
+	return chat.Errorf(chat.EBadFrame, "frame is not a JSON object")
 }
 
 // mutates reports whether a frame type changes stored state and so needs a
@@ -123,17 +125,17 @@ type agentRef struct {
 
 // messageFrame is a stored message or note as sent to clients.
 type messageFrame struct {
-	Type   string `json:"type"`
-	ChatID string `json:"chat_id"`
-	Seq    int64  `json:"seq"`
-	From   Sender `json:"from"`
-	Text   string `json:"text"`
-	At     string `json:"at"`
+	Type   string      `json:"type"`
+	ChatID string      `json:"chat_id"`
+	Seq    int64       `json:"seq"`
+	From   chat.Sender `json:"from"`
+	Text   string      `json:"text"`
+	At     string      `json:"at"`
 }
 
-func newMessageFrame(m Message) messageFrame {
+func newMessageFrame(m chat.Message) messageFrame {
 	t := TMessage
-	if m.Kind == KindNote {
+	if m.Kind == chat.KindNote {
 		t = TNote
 	}
 	return messageFrame{Type: t, ChatID: m.ChatID, Seq: m.Seq, From: m.From, Text: m.Text, At: m.At.UTC().Format(time.RFC3339Nano)}
@@ -160,8 +162,8 @@ type assignedFrame struct {
 // staffAssigned is what the agent's chat.assigned adds; every field is
 // present, empty or not.
 type staffAssigned struct {
-	Visitor  *Visitor       `json:"visitor"`
-	Chat     *Chat          `json:"chat"`
+	Visitor  *chat.Visitor  `json:"visitor"`
+	Chat     *chat.Chat     `json:"chat"`
 	History  []messageFrame `json:"history"`
 	Notes    []messageFrame `json:"notes"`
 	LastNote int64          `json:"last_note"`
@@ -189,17 +191,17 @@ type escalatedFrame struct {
 }
 
 type typingFrame struct {
-	Type   string `json:"type"`
-	ChatID string `json:"chat_id"`
-	On     bool   `json:"on"`
-	From   Sender `json:"from"`
+	Type   string      `json:"type"`
+	ChatID string      `json:"chat_id"`
+	On     bool        `json:"on"`
+	From   chat.Sender `json:"from"`
 }
 
 type readFrame struct {
-	Type   string `json:"type"`
-	ChatID string `json:"chat_id"`
-	Seq    int64  `json:"seq"`
-	From   Sender `json:"from"`
+	Type   string      `json:"type"`
+	ChatID string      `json:"chat_id"`
+	Seq    int64       `json:"seq"`
+	From   chat.Sender `json:"from"`
 }
 
 type presenceFrame struct {
@@ -223,19 +225,19 @@ type queueFrame struct {
 }
 
 type helloFrame struct {
-	Type      string   `json:"type"`
-	Role      string   `json:"role"`
-	VisitorID string   `json:"visitor_id,omitempty"`
-	Chat      *Chat    `json:"chat,omitempty"`
-	Units     []string `json:"units"`
-	MaxBytes  int      `json:"max_message_bytes"`
+	Type      string     `json:"type"`
+	Role      string     `json:"role"`
+	VisitorID string     `json:"visitor_id,omitempty"`
+	Chat      *chat.Chat `json:"chat,omitempty"`
+	Units     []string   `json:"units"`
+	MaxBytes  int        `json:"max_message_bytes"`
 	*staffHello
 }
 
 // staffHello is what a staff connection's hello adds.
 type staffHello struct {
-	Agent *Agent  `json:"agent"`
-	Chats []*Chat `json:"chats"` // active chats, [] when none
+	Agent *chat.Agent  `json:"agent"`
+	Chats []*chat.Chat `json:"chats"` // active chats, [] when none
 }
 
 // encode marshals a frame; frames are plain structs, so it cannot fail.
@@ -250,5 +252,5 @@ func encode(v any) []byte {
 }
 
 func errFrame(err error, ref string) []byte {
-	return encode(errorFrame{Type: TError, Code: ErrorCode(err), Message: ErrorMessage(err), Ref: ref})
+	return encode(errorFrame{Type: TError, Code: chat.ErrorCode(err), Message: chat.ErrorMessage(err), Ref: ref})
 }

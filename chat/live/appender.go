@@ -1,15 +1,17 @@
-package chat
+package live
 
 import (
 	"context"
 	"hash/fnv"
+
+	"github.com/chatd/chatd/chat"
 )
 
 // pending is one message waiting for its group commit; done is called
 // from the writer once the outcome is known and must not block.
 type pending struct {
-	req  AppendRequest
-	done func(AppendResult)
+	req  chat.AppendRequest
+	done func(chat.AppendResult)
 }
 
 // startWriters runs the group-commit writers. Each owns a share of the
@@ -31,16 +33,16 @@ func (s *Service) startWriters(ctx context.Context) {
 // append hands a message to the group commit; done learns the outcome
 // once the message is durable (or refused). It blocks only while the
 // writer's queue is full.
-func (s *Service) append(ctx context.Context, r AppendRequest, done func(AppendResult)) {
+func (s *Service) append(ctx context.Context, r chat.AppendRequest, done func(chat.AppendResult)) {
 	h := fnv.New32a()
 	h.Write([]byte(r.ChatID))
 	p := &pending{req: r, done: done}
 	select {
 	case s.writers[int(h.Sum32())%len(s.writers)] <- p:
 	case <-ctx.Done():
-		done(AppendResult{Err: ctx.Err()})
+		done(chat.AppendResult{Err: ctx.Err()})
 	case <-s.closing:
-		done(AppendResult{Err: Errorf(EUnavailable, "server shutting down")})
+		done(chat.AppendResult{Err: chat.Errorf(chat.EUnavailable, "server shutting down")})
 	}
 }
 
@@ -49,7 +51,7 @@ func (s *Service) append(ctx context.Context, r AppendRequest, done func(AppendR
 // load a batch is one message and nothing waits for company.
 func (s *Service) writeLoop(ctx context.Context, in chan *pending) {
 	batch := make([]*pending, 0, s.cfg.MaxBatch)
-	reqs := make([]AppendRequest, 0, s.cfg.MaxBatch)
+	reqs := make([]chat.AppendRequest, 0, s.cfg.MaxBatch)
 	for {
 		batch, reqs = batch[:0], reqs[:0]
 		select {
@@ -79,7 +81,7 @@ func (s *Service) writeLoop(ctx context.Context, in chan *pending) {
 				continue
 			}
 			e := &envelope{Kind: evFrame, Chat: r.Message.ChatID, Frame: encode(newMessageFrame(r.Message))}
-			if r.Message.Kind == KindNote {
+			if r.Message.Kind == chat.KindNote {
 				e.Note, e.Staff = r.Message.Seq, true
 			} else {
 				e.Seq = r.Message.Seq

@@ -1,10 +1,9 @@
-package chat
+package live
 
 import (
 	"context"
 	"errors"
 	"log/slog"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -16,23 +15,26 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/chatd/chatd/assign"
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/chat/access"
 )
 
-// Store is the durable state the chat package needs.
+// Store is the durable state live chat needs.
 type Store interface {
-	Visitor(ctx context.Context, id string) (*Visitor, error)
-	Chat(ctx context.Context, id string) (*Chat, error)
-	OpenChat(ctx context.Context, visitorID string) (*Chat, error)
-	AgentChats(ctx context.Context, agentID string) ([]*Chat, error)
-	OpenChats(ctx context.Context) ([]*Chat, error)
-	StartChat(ctx context.Context, r StartRequest) (*Chat, Outcome, error)
-	AppendBatch(ctx context.Context, reqs []AppendRequest) []AppendResult
-	Messages(ctx context.Context, chatID, kind string, after int64, limit int) ([]Message, error)
-	Transit(ctx context.Context, t Transition) (*Chat, Outcome, error)
-	Escalate(ctx context.Context, e Escalation) (*Chat, Outcome, error)
+	Visitor(ctx context.Context, id string) (*chat.Visitor, error)
+	Agent(ctx context.Context, id string) (*chat.Agent, error)
+	Chat(ctx context.Context, id string) (*chat.Chat, error)
+	OpenChat(ctx context.Context, visitorID string) (*chat.Chat, error)
+	AgentChats(ctx context.Context, agentID string) ([]*chat.Chat, error)
+	OpenChats(ctx context.Context) ([]*chat.Chat, error)
+	StartChat(ctx context.Context, r chat.StartRequest) (*chat.Chat, chat.Outcome, error)
+	AppendBatch(ctx context.Context, reqs []chat.AppendRequest) []chat.AppendResult
+	Messages(ctx context.Context, chatID, kind string, after int64, limit int) ([]chat.Message, error)
+	Transit(ctx context.Context, t chat.Transition) (*chat.Chat, chat.Outcome, error)
+	Assign(ctx context.Context, t chat.Transition) (*chat.Chat, *chat.Visitor, chat.Outcome, error)
 	Seen(ctx context.Context, principal, clientID string) (bool, error)
-	Rate(ctx context.Context, principal, clientID, chatID, visitorID string, rating int, comment string) error
-	Agent(ctx context.Context, id string) (*Agent, error)
+	Rate(ctx context.Context, who chat.Principal, clientID, chatID string, rating int, comment string) error
+	LiveSessions(ctx context.Context, tokens []string) (map[string]bool, error)
 }
 
 // Assigner decides who serves which chat (package assign).
@@ -59,14 +61,15 @@ type Classifier interface {
 	Classify(text string) assign.Result
 }
 
-// Events hears about chats that ended, for webhooks.
-type Events interface {
-	ChatEvent(ctx context.Context, event string, c *Chat)
+// Escalator closes an open chat into a ticket holding its transcript, in
+// one transaction (package transcript).
+type Escalator interface {
+	Escalate(ctx context.Context, e chat.Escalation) (*chat.Chat, chat.Outcome, error)
 }
 
 // Config tunes a Service; its zero value means the defaults.
 type Config struct {
-	Units           []string      // default DefaultUnits
+	Units           []string      // default chat.DefaultUnits
 	MaxMessageBytes int           // default 4096
 	AllowedOrigins  []string      // visitor socket origins besides the server's own; "*" for any
 	Prefix          string        // Redis channel prefix, default "{chatd}:"
@@ -78,10 +81,8 @@ type Config struct {
 	IPRate          rate.Limit    // frames per second per client address, default 500
 	IPBurst         int           // default 1000
 	ConnsPerIP      int           // open sockets per client address on one node, default 1000
-	HeartbeatEvery  time.Duration // default 5s
+	HeartbeatEvery  time.Duration // default 5s; staff sessions are checked as often
 	SweepEvery      time.Duration // default 1s
-	SessionTTL      time.Duration // staff login lifetime, default 30 days
-	LoginLimit      int           // failed logins per address and email in 15 minutes, default 10
 	ResumeWindow    time.Duration // how long a new connection holds live messages for its resume, default 2s
 	Writers         int           // parallel group-commit writers, default 1
 	MaxBatch        int           // messages per group commit, default 256
@@ -89,7 +90,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if len(c.Units) == 0 {
-		c.Units = DefaultUnits
+		c.Units = chat.DefaultUnits
 	}
 	def := func(v *int, d int) {
 		if *v <= 0 {
@@ -113,8 +114,6 @@ func (c Config) withDefaults() Config {
 	defd(&c.HeartbeatEvery, 5*time.Second)
 	defd(&c.SweepEvery, time.Second)
 	defd(&c.ResumeWindow, 2*time.Second)
-	defd(&c.SessionTTL, 30*24*time.Hour)
-	def(&c.LoginLimit, 10)
 	if c.FrameRate <= 0 {
 		c.FrameRate = 50
 	}
@@ -131,25 +130,21 @@ func (c Config) withDefaults() Config {
 // and relays messages, applies the assigner's decisions and tells everyone
 // concerned.
 type Service struct {
-	cfg      Config
-	store    Store
-	staff    StaffStore
-	rdb      redis.UniversalClient
-	assign   Assigner
-	classify Classifier
-	events   Events
-	signer   *Signer
-	hub      *Hub
-	log      *slog.Logger
-	metrics  *metrics
-	writers  []chan *pending
+	cfg       Config
+	store     Store
+	rdb       redis.UniversalClient
+	assign    Assigner
+	classify  Classifier
+	escalator Escalator
+	auth      *access.Authenticator
+	audit     *access.Auditor
+	hub       *Hub
+	log       *slog.Logger
+	metrics   *metrics
+	writers   []chan *pending
+	limits    *limits
 
-	ipMu     sync.Mutex
-	ipLimits map[string]*ipLimit
-	ipConns  map[string]int
-
-	names   sync.Map      // agent id -> cachedName
-	hashing chan struct{} // password checks under way (at most half the cores)
+	names sync.Map // agent id -> cachedName
 
 	posMu     sync.Mutex
 	lastPos   map[string]queuePlace // chat -> place last told to this node's visitors
@@ -162,48 +157,30 @@ type Service struct {
 	node    string // names this process to the assigner's socket counts
 }
 
-type ipLimit struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
 // Deps are the Service's collaborators.
 type Deps struct {
 	Store      Store
-	Staff      StaffStore
 	Assigner   Assigner
 	Classifier Classifier
-	Events     Events // optional
+	Escalator  Escalator
+	Auth       *access.Authenticator
+	Audit      *access.Auditor
 	Redis      redis.UniversalClient
-	Signer     *Signer
 	Log        *slog.Logger
 }
 
-// New makes a Service; call Run to start it.
+// New makes a Service; call StartHub, then Run, to start it.
 func New(cfg Config, d Deps) *Service {
 	cfg = cfg.withDefaults()
 	s := &Service{
-		cfg: cfg, store: d.Store, staff: d.Staff, rdb: d.Redis, assign: d.Assigner, classify: d.Classifier, events: d.Events, signer: d.Signer,
-		log: d.Log, metrics: newMetrics(), ipLimits: map[string]*ipLimit{}, ipConns: map[string]int{}, lastPos: map[string]queuePlace{}, lastQueue: map[string][]byte{},
-		refresh: map[string]bool{}, closing: make(chan struct{}), node: uuid.NewString(),
-		hashing: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		cfg: cfg, store: d.Store, rdb: d.Redis, assign: d.Assigner, classify: d.Classifier, escalator: d.Escalator,
+		auth: d.Auth, audit: d.Audit, log: d.Log, metrics: newMetrics(), limits: newLimits(cfg),
+		lastPos: map[string]queuePlace{}, lastQueue: map[string][]byte{}, refresh: map[string]bool{},
+		closing: make(chan struct{}), node: uuid.NewString(),
 	}
 	s.hub = newHub(d.Redis, cfg.Prefix, d.Log)
 	s.hub.onUnit = s.onQueueChanged
-	s.hub.onResume = func() {
-		for _, c := range s.hub.all() {
-			c.enqueue(item{resync: true})
-		}
-		// Chats started while Redis was away are stored but not queued.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := s.recoverLive(ctx); err != nil {
-			s.log.Warn("recover live state", "err", err)
-		}
-		for _, u := range s.cfg.Units {
-			s.onQueueChanged(u, nil)
-		}
-	}
+	s.hub.onResume = s.relayRestored
 	return s
 }
 
@@ -223,8 +200,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.startWriters(ctx)
 	s.loop(ctx, s.cfg.HeartbeatEvery, s.heartbeat)
+	s.loop(ctx, s.cfg.HeartbeatEvery, s.checkSessions)
 	s.loop(ctx, s.cfg.SweepEvery, s.sweep)
-	s.loop(ctx, time.Minute, func(context.Context) { s.pruneIPLimits() })
+	s.loop(ctx, time.Minute, func(context.Context) { s.limits.prune() })
 	return nil
 }
 
@@ -232,6 +210,23 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) StartHub(ctx context.Context) {
 	s.loops.Add(1)
 	go func() { defer s.loops.Done(); s.hub.run(ctx) }()
+}
+
+// relayRestored runs when the pub/sub connection is back after a failure:
+// every connection is sent what was stored meanwhile, and chats started
+// while Redis was away (stored, not queued) are queued.
+func (s *Service) relayRestored() {
+	for _, c := range s.hub.all() {
+		c.enqueue(item{resync: true})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.recoverLive(ctx); err != nil {
+		s.log.Warn("recover live state", "err", err)
+	}
+	for _, u := range s.cfg.Units {
+		s.onQueueChanged(u, nil)
+	}
 }
 
 // recoverLive puts every open chat of the database back into the live
@@ -244,14 +239,14 @@ func (s *Service) recoverLive(ctx context.Context) error {
 		return err
 	}
 	for _, ch := range chats {
-		if ch.Status == StatusActive && ch.AgentID != "" {
+		if ch.Status == chat.StatusActive && ch.AgentID != "" {
 			if err := s.assign.Restore(ctx, ch.ID, ch.Unit, ch.Priority, ch.AgentID); err != nil {
 				return err
 			}
 		}
 	}
 	for _, ch := range chats {
-		if ch.Status == StatusQueued {
+		if ch.Status == chat.StatusQueued {
 			as, err := s.assign.Enqueue(ctx, ch.ID, ch.Unit, ch.Priority)
 			if err != nil {
 				return err
@@ -302,13 +297,14 @@ func (s *Service) Shutdown(ctx context.Context) {
 	s.hub.close()
 }
 
+// heartbeat keeps this node's connected staff live in the assigner.
 func (s *Service) heartbeat(ctx context.Context) {
 	var ids []string
 	seen := map[string]bool{}
 	for _, c := range s.hub.all() {
-		if c.isStaff() && !seen[c.who.agent.ID] {
-			seen[c.who.agent.ID] = true
-			ids = append(ids, c.who.agent.ID)
+		if a := c.who.Agent; a != nil && !seen[a.ID] {
+			seen[a.ID] = true
+			ids = append(ids, a.ID)
 		}
 	}
 	if len(ids) == 0 {
@@ -326,47 +322,6 @@ func (s *Service) sweep(ctx context.Context) {
 		return
 	}
 	s.apply(ctx, as)
-}
-
-func (s *Service) ipAllow(ip string) bool {
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	l := s.ipLimits[ip]
-	if l == nil {
-		l = &ipLimit{lim: rate.NewLimiter(s.cfg.IPRate, s.cfg.IPBurst)}
-		s.ipLimits[ip] = l
-	}
-	l.seen = time.Now()
-	return l.lim.Allow()
-}
-
-// holdConn counts an open socket of ip; false when ip has too many.
-func (s *Service) holdConn(ip string) bool {
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	if s.ipConns[ip] >= s.cfg.ConnsPerIP {
-		return false
-	}
-	s.ipConns[ip]++
-	return true
-}
-
-func (s *Service) releaseConn(ip string) {
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	if s.ipConns[ip]--; s.ipConns[ip] <= 0 {
-		delete(s.ipConns, ip)
-	}
-}
-
-func (s *Service) pruneIPLimits() {
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	for ip, l := range s.ipLimits {
-		if time.Since(l.seen) > 10*time.Minute {
-			delete(s.ipLimits, ip)
-		}
-	}
 }
 
 // validUnit reports whether u is a configured unit.

@@ -1,9 +1,11 @@
-package chat
+package live
 
 import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/chat"
 )
 
 func BenchmarkDecodeFrame(b *testing.B) {
@@ -18,8 +20,8 @@ func BenchmarkDecodeFrame(b *testing.B) {
 }
 
 func BenchmarkEncodeMessage(b *testing.B) {
-	m := Message{ChatID: "5b0e8a52-53c4-4b8e-9f0b-2d9f1c7c2f10", Kind: KindMessage, Seq: 42,
-		From: Sender{Kind: FromAgent, ID: "a1", Name: "Ece"}, Text: "Merhaba, size nasıl yardımcı olabilirim?", At: time.Now()}
+	m := chat.Message{ChatID: "5b0e8a52-53c4-4b8e-9f0b-2d9f1c7c2f10", Kind: chat.KindMessage, Seq: 42,
+		From: chat.Sender{Kind: chat.FromAgent, ID: "a1", Name: "Ece"}, Text: "Merhaba, size nasıl yardımcı olabilirim?", At: time.Now()}
 	b.ReportAllocs()
 	for b.Loop() {
 		e := &envelope{Kind: evFrame, Chat: m.ChatID, Seq: m.Seq, Frame: encode(newMessageFrame(m))}
@@ -38,14 +40,6 @@ func BenchmarkEnvelopeRoundTrip(b *testing.B) {
 	}
 }
 
-func BenchmarkMaskCards(b *testing.B) {
-	text := "my card is 4111 1111 1111 1111 and order 123456 placed on 2026-11-23"
-	b.ReportAllocs()
-	for b.Loop() {
-		MaskCards(text)
-	}
-}
-
 // BenchmarkFanOut is one relayed message reaching 100 local connections
 // of its chat: envelope decoding and non-blocking hand-off to each outbox.
 func BenchmarkFanOut(b *testing.B) {
@@ -61,7 +55,7 @@ func BenchmarkFanOut(b *testing.B) {
 		s.conns[c] = struct{}{}
 		conns[i] = c
 	}
-	payload := (&envelope{Kind: evFrame, Chat: "c1", Seq: 7, Frame: encode(newMessageFrame(Message{ChatID: "c1", Kind: KindMessage, Seq: 7, Text: "hello", At: time.Now()}))}).marshal()
+	payload := (&envelope{Kind: evFrame, Chat: "c1", Seq: 7, Frame: encode(newMessageFrame(chat.Message{ChatID: "c1", Kind: chat.KindMessage, Seq: 7, Text: "hello", At: time.Now()}))}).marshal()
 	b.ReportAllocs()
 	for b.Loop() {
 		h.dispatch(ch, payload)

@@ -1,0 +1,171 @@
+package access
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/chatd/chatd/chat"
+)
+
+// Action is something a principal may try.
+type Action string
+
+// Actions on one chat.
+const (
+	StartChat    Action = "chat.start"    // a visitor starts a chat
+	ReadChat     Action = "chat.read"     // follow a chat: its messages, typing, read receipts, transcript
+	WriteChat    Action = "chat.write"    // send a message
+	NoteChat     Action = "chat.note"     // add an internal note
+	CloseChat    Action = "chat.close"    // end it
+	RateChat     Action = "chat.rate"     // give it a satisfaction rating
+	TransferChat Action = "chat.transfer" // move it to another unit or agent
+	EscalateChat Action = "chat.escalate" // close it into a ticket
+)
+
+// Actions not on one object.
+const (
+	StaffSession Action = "staff.session" // open the agent socket, read one's own account
+	SetPresence  Action = "presence.set"  // go online, away or offline
+	ListStaff    Action = "staff.list"    // read staff accounts (a supervisor: of their units)
+	ManageStaff  Action = "staff.manage"  // create and change staff accounts
+	ManageKeys   Action = "apikeys.manage"
+	ReadAudit    Action = "audit.read"
+)
+
+const (
+	visitor    = chat.KindVisitor
+	agent      = chat.RoleAgent
+	supervisor = chat.RoleSupervisor
+	admin      = chat.RoleAdmin
+	apikey     = chat.KindAPIKey
+)
+
+// grants lists the kinds of principal that may try each action at all;
+// Chat then decides for the one chat.
+var grants = map[Action][]string{
+	StartChat:    {visitor},
+	ReadChat:     {visitor, agent, supervisor, admin, apikey},
+	WriteChat:    {visitor, agent, supervisor, admin},
+	NoteChat:     {agent, supervisor, admin},
+	CloseChat:    {visitor, agent, supervisor, admin},
+	RateChat:     {visitor},
+	TransferChat: {agent, supervisor, admin},
+	EscalateChat: {agent, supervisor, admin, apikey},
+	StaffSession: {agent, supervisor, admin},
+	SetPresence:  {agent, supervisor, admin},
+	ListStaff:    {supervisor, admin},
+	ManageStaff:  {admin},
+	ManageKeys:   {admin},
+	ReadAudit:    {admin},
+}
+
+// Allow reports whether p may try a at all: unauthorized without a
+// credential, forbidden for a principal of the wrong kind.
+func Allow(p chat.Principal, a Action) error {
+	kind := p.Kind()
+	if kind == "" {
+		return chat.Errorf(chat.EUnauthorized, "a credential is required")
+	}
+	allowed, ok := grants[a]
+	if !ok {
+		return chat.Errorf(chat.EForbidden, "%s is not allowed", a)
+	}
+	if !slices.Contains(allowed, kind) {
+		return chat.Errorf(chat.EForbidden, "%s is not allowed for %s (it needs %s)", a, kindName(kind), strings.Join(allowed, " or "))
+	}
+	return nil
+}
+
+func kindName(kind string) string {
+	if kind == apikey {
+		return "an API key"
+	}
+	if kind == admin || kind == agent {
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
+// Chat reports whether p may do a to chat c. A chat p may not see is
+// not_found; staff of its unit acting on a chat assigned to someone else
+// (or waiting) get not_assigned where only its agent may act; a message to
+// a finished chat is chat_closed.
+func Chat(p chat.Principal, a Action, c *chat.Chat) error {
+	if err := Allow(p, a); err != nil {
+		return err
+	}
+	switch {
+	case p.Agent != nil:
+		return staffChat(p.Agent, a, c)
+	case p.APIKey != nil:
+		if !keyServes(p.APIKey, c.Unit) {
+			return chat.Errorf(chat.ENotFound, "no such chat")
+		}
+		return nil
+	}
+	if c.VisitorID != p.VisitorID {
+		return chat.Errorf(chat.ENotFound, "no such chat")
+	}
+	if a == WriteChat && !c.Open() {
+		return chat.Errorf(chat.EChatClosed, "chat is %s", c.Status)
+	}
+	return nil
+}
+
+// staffChat: staff see the chats of their units and the chats assigned to
+// them (one of a unit they have since left included). Agents act only on
+// their own; supervisors and admins on any of their units.
+func staffChat(ag *chat.Agent, a Action, c *chat.Chat) error {
+	mine := c.AgentID == ag.ID
+	if !mine && !ag.Serves(c.Unit) {
+		return chat.Errorf(chat.ENotFound, "no such chat")
+	}
+	if !mine && ag.Role == chat.RoleAgent {
+		return chat.Errorf(chat.ENotAssigned, "chat is not assigned to you")
+	}
+	switch a {
+	case WriteChat:
+		switch c.Status {
+		case chat.StatusActive:
+			return nil
+		case chat.StatusQueued:
+			return chat.Errorf(chat.ENotAssigned, "chat is waiting in the queue")
+		}
+		return chat.Errorf(chat.EChatClosed, "chat is %s", c.Status)
+	case NoteChat:
+		if !c.Open() {
+			return chat.Errorf(chat.EChatClosed, "chat is %s", c.Status)
+		}
+	}
+	return nil
+}
+
+// MayWrite is the rule for storing a message or note of kind in chat c: the
+// store applies it to the chat row it has locked, so a transfer or a close
+// committed a moment before is seen.
+func MayWrite(p chat.Principal, kind string, c *chat.Chat) error {
+	if kind == chat.KindNote {
+		return Chat(p, NoteChat, c)
+	}
+	return Chat(p, WriteChat, c)
+}
+
+// Audited reports whether p reading chat c is a look at someone else's
+// record that the audit log must keep: staff reading a chat not assigned to
+// them, and integrators.
+func Audited(p chat.Principal, c *chat.Chat) bool {
+	return p.APIKey != nil || (p.Agent != nil && c.AgentID != p.Agent.ID)
+}
+
+// SeesAgent reports whether staff member p may see account b: admins see
+// everyone, supervisors those who share a unit with them.
+func SeesAgent(p chat.Principal, b *chat.Agent) bool {
+	if p.Agent == nil {
+		return false
+	}
+	return p.Agent.Role == chat.RoleAdmin || slices.ContainsFunc(b.Units, p.Agent.Serves)
+}
+
+func keyServes(k *chat.APIKey, unit string) bool {
+	return len(k.Units) == 0 || slices.Contains(k.Units, unit)
+}

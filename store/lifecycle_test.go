@@ -1,0 +1,151 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/store"
+	"github.com/chatd/chatd/store/storetest"
+)
+
+// activate gives a new chat to an agent.
+func activate(t *testing.T, db *store.DB, c *chat.Chat) *chat.Agent {
+	t.Helper()
+	a := &chat.Agent{Email: "a-" + c.ID[:8] + "@example.com", Name: "Ece", PasswordHash: "x", Role: chat.RoleAgent, Units: []string{"general"}, MaxChats: 5}
+	if err := db.CreateAgent(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	id := a.ID
+	if _, _, o, err := db.Assign(context.Background(), chat.Transition{ChatID: c.ID, From: chat.OpenStates, To: chat.StatusActive, AgentID: &id}); err != nil || o != chat.Applied {
+		t.Fatalf("assign: %v %v", o, err)
+	}
+	return a
+}
+
+// TestEscalateHoldsEveryMessage: messages stored while a chat escalates
+// are either in the ticket's transcript or refused as chat_closed; the
+// transcript and the chat's sequence agree.
+func TestEscalateHoldsEveryMessage(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	for round := range 12 {
+		v, c := newChat(t, db)
+		agent := activate(t, db, c)
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		var mu sync.Mutex
+		var stored []int64
+		for w := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 500; i++ {
+					r := db.AppendBatch(ctx, []chat.AppendRequest{{Who: chat.Principal{VisitorID: v.ID}, ClientID: fmt.Sprintf("%d-%d-%d", round, w, i),
+						ChatID: c.ID, Kind: chat.KindMessage, From: chat.Sender{Kind: chat.FromVisitor, ID: v.ID}, Text: "still typing"}})[0]
+					if r.Err != nil {
+						if chat.ErrorCode(r.Err) != chat.EChatClosed {
+							t.Errorf("append: %v", r.Err)
+						}
+						return
+					}
+					mu.Lock()
+					stored = append(stored, r.Message.Seq)
+					mu.Unlock()
+					select {
+					case <-stop:
+						return
+					default:
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%4) * time.Millisecond)
+		var rendered []chat.Message
+		done, outcome, err := db.Escalate(ctx, chat.Escalation{Who: chat.Principal{Agent: agent}, ChatID: c.ID, By: chat.Sender{Kind: chat.FromAgent, ID: agent.ID}},
+			func(_ *chat.Chat, msgs []chat.Message) (string, string) {
+				rendered = msgs
+				return "subject", fmt.Sprintf("%d messages", len(msgs))
+			})
+		close(stop)
+		wg.Wait()
+		if err != nil || outcome != chat.Applied || done.Status != chat.StatusEscalated || done.TicketID == "" {
+			t.Fatalf("escalate: %+v %v %v", done, outcome, err)
+		}
+		final, err := db.Chat(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(rendered)) != final.LastSeq {
+			t.Fatalf("round %d: the transcript holds %d messages, the chat %d", round, len(rendered), final.LastSeq)
+		}
+		for _, s := range stored {
+			if s > int64(len(rendered)) {
+				t.Fatalf("round %d: message %d was acknowledged but is not in the ticket (%d messages)", round, s, len(rendered))
+			}
+		}
+	}
+}
+
+// TestPurgeDeletesOnlyWhatIsPast: finished chats past the cutoff go with
+// their messages; newer finished chats, open chats and open tickets stay.
+func TestPurgeDeletesOnlyWhatIsPast(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	finish := func(c *chat.Chat) {
+		t.Helper()
+		if _, o, err := db.Transit(ctx, chat.Transition{ChatID: c.ID, From: chat.OpenStates, To: chat.StatusClosed, Reason: "agent_closed"}); err != nil || o != chat.Applied {
+			t.Fatalf("close: %v %v", o, err)
+		}
+	}
+	_, oldClosed := newChat(t, db)
+	finish(oldClosed)
+	_, oldEscalated := newChat(t, db)
+	agent := activate(t, db, oldEscalated)
+	esc, _, err := db.Escalate(ctx, chat.Escalation{Who: chat.Principal{Agent: agent}, ChatID: oldEscalated.ID, By: chat.Sender{Kind: chat.FromAgent, ID: agent.ID}},
+		func(*chat.Chat, []chat.Message) (string, string) { return "s", "t" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, oldOpen := newChat(t, db)
+	time.Sleep(5 * time.Millisecond)
+	cutoff := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	_, newClosed := newChat(t, db)
+	finish(newClosed)
+
+	res, err := db.Purge(ctx, cutoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Chats != 2 || res.Tickets != 0 {
+		t.Fatalf("purged %+v, want 2 chats and no ticket (the escalated chat's ticket is open)", res)
+	}
+	for _, gone := range []*chat.Chat{oldClosed, oldEscalated} {
+		if _, err := db.Chat(ctx, gone.ID); chat.ErrorCode(err) != chat.ENotFound {
+			t.Errorf("chat %s past the cutoff is still there: %v", gone.ID, err)
+		}
+		if msgs, err := db.Messages(ctx, gone.ID, chat.KindMessage, 0, 0); err != nil || len(msgs) != 0 {
+			t.Errorf("chat %s's messages: %d left, %v", gone.ID, len(msgs), err)
+		}
+	}
+	for _, kept := range []*chat.Chat{oldOpen, newClosed} {
+		if _, err := db.Chat(ctx, kept.ID); err != nil {
+			t.Errorf("chat %s should stay: %v", kept.ID, err)
+		}
+		if msgs, err := db.Messages(ctx, kept.ID, chat.KindMessage, 0, 0); err != nil || len(msgs) != 1 {
+			t.Errorf("chat %s's messages: %d, %v; want its one", kept.ID, len(msgs), err)
+		}
+	}
+	if n, err := db.CountTickets(ctx); err != nil || n != 1 {
+		t.Errorf("tickets after purge: %d %v; want the open one (%s)", n, err, esc.TicketID)
+	}
+	log, err := db.AuditLog(ctx, 10, "")
+	if err != nil || len(log) != 1 || log[0].Action != "purge" || !strings.Contains(log[0].Detail, "chats=2") {
+		t.Fatalf("audit: %+v %v", log, err)
+	}
+}

@@ -1,0 +1,6 @@
+// Package transcript owns what a chat leaves behind and the written channel
+// it can continue in: the transcript of a chat, and escalation, which
+// closes a live chat into a ticket holding that transcript in one
+// transaction. It authorizes through chat/access and imports nothing that
+// knows about sockets; live chat reaches it through a small interface.
+package transcript
