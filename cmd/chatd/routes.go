@@ -14,6 +14,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/chatd/chatd/static"
 )
 
 //go:embed openapi.json
@@ -38,6 +40,7 @@ func (s *server) routes() {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
 	e.GET("/api/v1/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openapiJSON) })
 	s.chat.Register(e)
+	static.Register(e, static.Config{AllowedOrigins: s.cfg.AllowedOrigins})
 }
 
 // shutdownLive closes live sockets with "going away" before the HTTP server
@@ -102,5 +105,5 @@ func (s *server) observe() echo.MiddlewareFunc {
 // isPageRoute tells the browser pages and assets, which the OpenAPI
 // document does not describe.
 func isPageRoute(p string) bool {
-	return p == "/" || p == "/console" || p == "/widget.js" || strings.HasPrefix(p, "/static")
+	return p == "/" || p == "/console" || p == "/widget" || p == "/widget.js" || strings.HasPrefix(p, "/static")
 }
