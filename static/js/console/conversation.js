@@ -20,7 +20,7 @@ export function render({ actions }) {
   const transferBtn = h('button', { type: 'button', class: 'btn', testid: 'transfer', 'aria-keyshortcuts': 'Alt+T', on: { click: () => dialogs.transfer() } }, t('conv.transfer'));
   const escalateBtn = h('button', { type: 'button', class: 'btn', testid: 'escalate', 'aria-keyshortcuts': 'Alt+E', on: { click: () => dialogs.escalate() } }, t('conv.escalate'));
   const closeBtn = h('button', { type: 'button', class: 'btn danger-outline', testid: 'close-chat', 'aria-keyshortcuts': 'Alt+K', on: { click: () => actions.close() } }, t('conv.close'));
-  const list = h('ol', { class: 'messages', testid: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': t('conv.messages') });
+  const list = h('div', { class: 'messages', testid: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': t('conv.messages') });
   const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
   const banner = h('div', { class: 'banner', role: 'status', hidden: true });
   const input = h('textarea', { id: 'composer', class: 'composer', testid: 'composer', rows: '3', 'aria-label': t('conv.composer'), 'aria-autocomplete': 'list', 'aria-controls': 'canned' });
@@ -137,7 +137,7 @@ function renderMessages(c) {
   for (const m of c.messages) if (m.from && m.from.kind === 'agent' && m.from.id === state.me.id) lastOwn = m.seq;
   const items = rows.map((m) => {
     if (m.kind === 'note') {
-      return h('li', { class: 'msg note', testid: 'note-item', 'data-note-seq': String(m.seq) },
+      return h('div', { class: 'msg note', testid: 'note-item', 'data-note-seq': String(m.seq) },
         h('p', { class: 'note-label' }, icon('lock', 'icon small'), t('conv.noteLabel', { name: (m.from && m.from.name) || '' })),
         h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(m.text))),
         h('p', { class: 'meta' }, clock(m.at, lang())));
@@ -146,23 +146,23 @@ function renderMessages(c) {
     const own = kind === 'agent';
     let status = '';
     if (own && m.seq === lastOwn) status = m.seq <= c.readUpTo ? t('msg.read') : t('msg.sent');
-    if (kind === 'system') return h('li', { class: 'msg system', testid: 'message', 'data-seq': String(m.seq) }, h('p', { class: 'sys' }, m.text));
-    return h('li', { class: `msg ${own ? 'own' : 'visitor'}`, testid: 'message', 'data-seq': String(m.seq) },
+    if (kind === 'system') return h('div', { class: 'msg system', testid: 'message', 'data-seq': String(m.seq) }, h('p', { class: 'sys' }, m.text));
+    return h('div', { class: `msg ${own ? 'own' : 'visitor'}`, testid: 'message', 'data-seq': String(m.seq) },
       h('p', { class: 'who' }, own ? m.from.name || t('conv.you') : visitorName(c, t)),
       h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(m.text))),
       h('p', { class: 'meta' }, clock(m.at, lang()), status ? ` · ${status}` : ''));
   });
   for (const p of act.pending(c.id)) {
     const note = p.frame.type === 'note';
-    items.push(h('li', { class: `msg ${note ? 'note' : 'own'} pending`, testid: note ? 'note-item' : 'message', 'data-state': 'sending' },
+    items.push(h('div', { class: `msg ${note ? 'note' : 'own'} pending`, testid: note ? 'note-item' : 'message', 'data-state': 'sending' },
       note ? h('p', { class: 'note-label' }, icon('lock', 'icon small'), t('conv.noteLabel', { name: state.me.name })) : null,
       h('div', { class: 'bubble' }, h('p', { class: 'text' }, p.frame.text)),
       h('p', { class: 'meta' }, t('msg.sending'))));
   }
   for (const f of c.failed || []) {
-    items.push(h('li', { class: 'msg own failed' }, h('div', { class: 'bubble' }, h('p', { class: 'text' }, f.text)), h('p', { class: 'meta' }, t('msg.failed', { reason: f.code }))));
+    items.push(h('div', { class: 'msg own failed' }, h('div', { class: 'bubble' }, h('p', { class: 'text' }, f.text)), h('p', { class: 'meta' }, t('msg.failed', { reason: f.code }))));
   }
-  if (!items.length) items.push(h('li', { class: 'empty' }, t('conv.loading')));
+  if (!items.length) items.push(h('div', { class: 'empty' }, t('conv.loading')));
   replace(list, ...items);
   if (atBottom || shownLen !== c.messages.length + c.notes.length) list.scrollTop = list.scrollHeight;
   shownLen = c.messages.length + c.notes.length;

@@ -80,9 +80,9 @@ async function open(id) {
   replace(detail,
     h('header', { class: 'conv-head' }, h('div', { class: 'conv-names' }, h('h2', { class: 'conv-title' }, tk.subject || id), h('p', { class: 'conv-sub' }, [unitName(tk.unit), tk.email || ''].filter(Boolean).join(' · '))),
       h('div', { class: 'conv-actions' }, h('label', { for: 'tk-status', class: 'small-label' }, t('tickets.status')), status)),
-    h('ol', { class: 'messages', 'aria-label': t('tickets.thread') }, [...first, ...replies].map((r) => {
+    h('div', { class: 'messages', 'aria-label': t('tickets.thread') }, [...first, ...replies].map((r) => {
       const own = r.from ? r.from.kind !== 'visitor' : r.author_kind !== 'visitor';
-      return h('li', { class: `msg ${own ? 'own' : 'visitor'}` }, h('p', { class: 'who' }, (r.from && r.from.name) || (own ? t('conv.you') : t('visitor.customer'))),
+      return h('div', { class: `msg ${own ? 'own' : 'visitor'}` }, h('p', { class: 'who' }, (r.from && r.from.name) || (own ? t('conv.you') : t('visitor.customer'))),
         h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(r.text || r.body || ''))), h('p', { class: 'meta' }, dateTime(r.at || r.created_at, lang())));
     })),
     form);

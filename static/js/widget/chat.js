@@ -10,7 +10,7 @@ let typingIdle = 0;
 
 export function render(ctx) {
   const { actions } = ctx;
-  const list = h('ol', { class: 'messages', testid: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': t('chat.messages') });
+  const list = h('div', { class: 'messages', testid: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': t('chat.messages') });
   const queue = h('div', { class: 'queue', hidden: true });
   const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
   const input = h('textarea', {
@@ -154,7 +154,7 @@ export function update(ctx) {
     );
     items.push(el);
   }
-  if (!items.length) items.push(h('li', { class: 'empty' }, t('chat.empty')));
+  if (!items.length) items.push(h('div', { class: 'empty' }, t('chat.empty')));
   replace(els.list, ...items);
   els.list.scrollTop = els.list.scrollHeight;
 
@@ -171,10 +171,10 @@ function bubble(m, cls, seq, status, showName, clientID) {
   if (seq) props['data-seq'] = String(seq);
   if (clientID) props['data-state'] = 'sending';
   if (kind === 'system') {
-    return h('li', props, h('p', { class: 'sys' }, m.text));
+    return h('div', props, h('p', { class: 'sys' }, m.text));
   }
   return h(
-    'li',
+    'div',
     props,
     showName && kind === 'agent' && who ? h('p', { class: 'who' }, who) : null,
     h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(m.text || ''))),

@@ -11,7 +11,7 @@ let els = null;
 export function render(ctx) {
   const { state, actions } = ctx;
   const c = state.chat;
-  const list = h('ol', { class: 'messages compact', testid: 'messages', role: 'log', 'aria-label': t('chat.messages') });
+  const list = h('div', { class: 'messages compact', testid: 'messages', role: 'log', 'aria-label': t('chat.messages') });
   const card = h('div', { class: 'card csat-card' });
   const tools = h('div', { class: 'end-tools' });
   const ticket = h('div', { class: 'card ticket-card', hidden: true });
@@ -49,7 +49,7 @@ function fill(ctx) {
   );
   const fmt = h('select', { id: 'tr-format', class: 'fmt' }, h('option', { value: 'html' }, 'HTML'), h('option', { value: 'txt' }, t('transcript.txt')));
   els.tools.querySelector('.tool-row').append(fmt);
-  replace(els.list, ...c.messages.map((m) => h('li', { class: `msg ${m.from && m.from.kind === 'visitor' ? 'own' : (m.from && m.from.kind) || 'system'}`, testid: 'message', 'data-seq': String(m.seq) },
+  replace(els.list, ...c.messages.map((m) => h('div', { class: `msg ${m.from && m.from.kind === 'visitor' ? 'own' : (m.from && m.from.kind) || 'system'}`, testid: 'message', 'data-seq': String(m.seq) },
     h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(m.text || ''))),
     h('p', { class: 'meta' }, h('time', { datetime: m.at || '' }, `${(m.from && m.from.name) || ''} ${clock(m.at, lang())}`.trim())))));
 }

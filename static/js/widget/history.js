@@ -66,7 +66,7 @@ function item(ctx, i) {
 function renderTicket(ctx) {
   const id = ctx.state.ticket && ctx.state.ticket.id;
   const box = h('div', { class: 'ticket', testid: 'ticket', 'aria-busy': 'true' });
-  const replies = h('ol', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': t('ticket.replies') });
+  const replies = h('div', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': t('ticket.replies') });
   const input = h('textarea', { id: 'tk-reply', rows: '3', testid: 'ticket-composer', 'aria-label': t('ticket.composer'), placeholder: t('ticket.placeholder') });
   const err = h('p', { class: 'field-error', role: 'alert', hidden: true });
   const sendBtn = h('button', { type: 'submit', class: 'primary', testid: 'ticket-send' }, t('ticket.send'));
@@ -112,7 +112,7 @@ async function loadTicket(ctx, id) {
   const first = tk.text ? [{ text: tk.text, from: { kind: 'visitor' }, at: tk.created_at }] : [];
   replace(els.replies, ...[...first, ...rs].map((r) => {
     const own = r.from ? r.from.kind === 'visitor' : r.author_kind === 'visitor';
-    return h('li', { class: `msg ${own ? 'own' : 'agent'}` },
+    return h('div', { class: `msg ${own ? 'own' : 'agent'}` },
       own ? null : h('p', { class: 'who' }, (r.from && r.from.name) || t('chat.agent')),
       h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(r.text || r.body || ''))),
       h('p', { class: 'meta' }, dateTime(r.at || r.created_at, lang())));
