@@ -192,7 +192,7 @@ export async function widgetFrame(page) {
 }
 
 export async function shot(page, name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), animations: 'disabled' });
 }
 
 // hostPage serves a page of another origin that embeds the widget.

@@ -188,7 +188,6 @@ function updateCanned() {
   const v = els.input.value;
   if (!v.startsWith('/') || v.includes('\n')) {
     els.canned.hidden = true;
-    els.input.setAttribute('aria-expanded', 'false');
     return;
   }
   loadCanned();
@@ -202,7 +201,6 @@ function updateCanned() {
     .slice(0, 8);
   cannedIndex = Math.min(cannedIndex, Math.max(0, cannedItems.length - 1));
   els.canned.hidden = false;
-  els.input.setAttribute('aria-expanded', 'true');
   if (!cannedItems.length) {
     const msg = state.canned && state.canned.loading ? t('canned.loading') : state.canned && state.canned.unavailable ? t('canned.unavailable') : t('canned.none');
     replace(els.canned, h('li', { class: 'canned-empty', role: 'option', 'aria-disabled': 'true' }, msg));

@@ -45,7 +45,7 @@ function fill(ctx) {
       h('label', { class: 'sr-only', for: 'tr-format' }, t('transcript.format')),
     ),
     status,
-    h('button', { type: 'button', class: 'primary', testid: 'new-chat', on: { click: () => actions.newChat() } }, t('ended.newChat')),
+    h('button', { type: 'button', class: 'secondary', testid: 'new-chat', on: { click: () => actions.newChat() } }, t('ended.newChat')),
   );
   const fmt = h('select', { id: 'tr-format', class: 'fmt' }, h('option', { value: 'html' }, 'HTML'), h('option', { value: 'txt' }, t('transcript.txt')));
   els.tools.querySelector('.tool-row').append(fmt);
