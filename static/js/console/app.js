@@ -231,6 +231,17 @@ function contiguous(list) {
 }
 
 function onAssigned(f) {
+  if (!Array.isArray(f.history) || (f.agent && state.me && f.agent.id !== state.me.id)) {
+    // Another agent's assignment of a chat we followed: it went to them.
+    const c = state.chats.get(f.chat_id);
+    if (c && f.agent && f.agent.id !== state.me.id) {
+      c.ended = 'transferred';
+      c.transferredTo = f.agent.name || c.transferredTo;
+      socket.unfollow(c.id);
+      emit({ chat: c.id, list: true });
+    }
+    return;
+  }
   const known = state.chats.has(f.chat_id) && !state.chats.get(f.chat_id).ended;
   const c = ensureChat(f.chat_id);
   c.ended = '';

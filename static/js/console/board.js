@@ -10,7 +10,7 @@ let box;
 let loads = null; // agent id -> {load, max}
 
 export function render() {
-  box = h('section', { class: 'board', testid: 'board', 'aria-label': t('board.title') });
+  box = h('section', { class: 'board', testid: 'board', tabindex: '0', 'aria-label': t('board.title') });
   return box;
 }
 
