@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/chatd/chatd/chat/access"
+	"github.com/chatd/chatd/static"
 )
 
 //go:embed openapi.json
@@ -46,6 +47,7 @@ func (s *Server) routes() {
 	e.GET("/api/v1/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openapiJSON) })
 	s.Live.Register(e)
 	s.Accounts.Register(e)
+	static.Register(e, static.Config{AllowedOrigins: s.Cfg.AllowedOrigins})
 }
 
 // authenticate puts the request's principal (or why its credential was

@@ -1,0 +1,82 @@
+// The console's state, in one place. Components read it; app.js changes
+// it from frames and actions and calls emit() with what changed.
+
+export const state = {
+  me: null, // the logged-in staff member
+  units: [],
+  conn: 'connecting',
+  presence: 'online', // what the agent chose; sent again after every reconnect
+  chats: new Map(), // id -> chat (see ensureChat)
+  order: [], // chat ids, oldest first
+  selected: '',
+  queues: {}, // unit -> [{chat_id, position, eta_seconds, priority}]
+  agents: new Map(), // id -> {id, name, status, units, max_chats}
+  tab: 'chats', // chats | queue | tickets | board
+  mode: 'reply', // reply | note
+  drafts: {}, // chat id -> text
+  canned: null, // [{id, unit, lang, title, text}] or {error}
+  toast: '',
+};
+
+export function ensureChat(id) {
+  let c = state.chats.get(id);
+  if (!c) {
+    c = {
+      id,
+      unit: '',
+      status: 'active',
+      priority: 0,
+      visitor: null,
+      createdAt: '',
+      messages: [], // by seq
+      notes: [], // by note seq
+      unread: 0,
+      waitingSince: '', // the visitor's oldest unanswered message
+      typing: false,
+      readUpTo: 0, // highest of our seqs the visitor has read
+      readSent: 0,
+      ended: '', // why the chat left the agent: closed, escalated, transferred...
+      ticketID: '',
+      transferredTo: '',
+      fresh: true,
+    };
+    state.chats.set(id, c);
+    state.order.push(id);
+  }
+  return c;
+}
+
+export function removeChat(id) {
+  state.chats.delete(id);
+  state.order = state.order.filter((x) => x !== id);
+  if (state.selected === id) state.selected = state.order[0] || '';
+}
+
+// add puts m into list by seq, once.
+export function add(list, m) {
+  const i = list.findIndex((x) => x.seq >= m.seq);
+  if (i >= 0 && list[i].seq === m.seq) {
+    list[i] = { ...list[i], ...m };
+    return false;
+  }
+  if (i < 0) list.push(m);
+  else list.splice(i, 0, m);
+  return true;
+}
+
+// visitorName names the chat's customer from what is known of them.
+export function visitorName(c, t) {
+  if (c.visitor && c.visitor.name) return c.visitor.name;
+  const m = c.messages.find((x) => x.from && x.from.kind === 'visitor' && x.from.name);
+  if (m) return m.from.name;
+  const id = (c.visitor && c.visitor.id) || c.visitorID || c.id;
+  return t('visitor.anon', { id: String(id).slice(0, 4).toUpperCase() });
+}
+
+const subs = new Set();
+export function subscribe(fn) {
+  subs.add(fn);
+}
+export function emit(what) {
+  for (const fn of subs) fn(what);
+}

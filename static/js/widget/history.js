@@ -1,0 +1,126 @@
+// The visitor's past chats and tickets, and one ticket's written replies
+// with a composer to answer in writing.
+
+import { h, replace, api, linkify, dateTime, icon } from '../dom.js';
+import { t, lang, unitName } from '../i18n.js';
+import { pastChats } from './store.js';
+import { downloadTranscript } from './transcript.js';
+
+let els = null;
+
+export function render(ctx) {
+  return ctx.state.view === 'ticket' ? renderTicket(ctx) : renderHistory(ctx);
+}
+
+function back(ctx) {
+  return h('button', { type: 'button', class: 'back', on: { click: () => ctx.actions.back() } }, icon('back', 'icon small'), t('nav.back'));
+}
+
+function renderHistory(ctx) {
+  const list = h('ul', { class: 'history-list', testid: 'history', 'aria-busy': 'true' });
+  const note = h('p', { class: 'muted', role: 'status' }, t('history.loading'));
+  els = { list, note };
+  load(ctx);
+  return h('div', { class: 'history' }, back(ctx), h('h2', { class: 'h2' }, t('history.title')), note, list);
+}
+
+// Shapes accepted: {items:[{kind, id, ...}]} or {chats:[...], tickets:[...]}.
+function normalize(body) {
+  if (!body) return [];
+  if (Array.isArray(body.items)) return body.items.map((i) => ({ ...i, kind: i.kind || (i.subject !== undefined ? 'ticket' : 'chat') }));
+  const out = [];
+  for (const c of body.chats || []) out.push({ ...c, kind: 'chat' });
+  for (const k of body.tickets || []) out.push({ ...k, kind: 'ticket' });
+  return out.sort((a, b) => String(b.created_at || '').localeCompare(String(a.created_at || '')));
+}
+
+async function load(ctx) {
+  let items = [];
+  let local = false;
+  const tok = ctx.token();
+  const res = tok ? await api('GET', '/api/v1/visitor/history', { token: tok }) : { status: 404 };
+  if (res.status === 200) items = normalize(res.body);
+  else {
+    local = true;
+    items = pastChats().map((c) => ({ kind: 'chat', id: c.id, unit: c.unit, status: c.status, created_at: c.at, text: c.text, ticket_id: c.ticket_id }));
+    for (const c of items) if (c.ticket_id) items.push({ kind: 'ticket', id: c.ticket_id, unit: c.unit, status: 'open', created_at: c.created_at, subject: c.text });
+  }
+  els.list.removeAttribute('aria-busy');
+  els.note.textContent = items.length ? (local ? t('history.local') : '') : t('history.empty');
+  els.note.hidden = !els.note.textContent;
+  replace(els.list, ...items.map((i) => item(ctx, i)));
+}
+
+function item(ctx, i) {
+  const title = i.kind === 'ticket' ? i.subject || t('history.ticket') : i.text || i.first_message || t('history.chat');
+  const open = () => {
+    if (i.kind === 'ticket') ctx.actions.show('ticket', { ticket: { id: i.id } });
+    else downloadTranscript(ctx, { id: i.id, messages: (ctx.state.chat && ctx.state.chat.id === i.id && ctx.state.chat.messages) || [] }, 'html');
+  };
+  return h('li', null, h('button', { type: 'button', class: 'history-item', testid: 'history-item', 'data-kind': i.kind, 'data-id': i.id, on: { click: open } },
+    h('span', { class: `kind ${i.kind}` }, i.kind === 'ticket' ? t('history.ticket') : t('history.chat')),
+    h('span', { class: 'h-title' }, title),
+    h('span', { class: 'h-meta' }, [i.unit ? unitName(i.unit) : '', i.status ? t(`state.${i.status}`) : '', i.created_at ? dateTime(i.created_at, lang()) : ''].filter(Boolean).join(' · '))));
+}
+
+function renderTicket(ctx) {
+  const id = ctx.state.ticket && ctx.state.ticket.id;
+  const box = h('div', { class: 'ticket', testid: 'ticket', 'aria-busy': 'true' });
+  const replies = h('div', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': t('ticket.replies') });
+  const input = h('textarea', { id: 'tk-reply', rows: '3', testid: 'ticket-composer', 'aria-label': t('ticket.composer'), placeholder: t('ticket.placeholder') });
+  const err = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  const sendBtn = h('button', { type: 'submit', class: 'primary', testid: 'ticket-send' }, t('ticket.send'));
+  const form = h('form', {
+    class: 'ticket-form', novalidate: true,
+    on: {
+      submit: async (ev) => {
+        ev.preventDefault();
+        const text = input.value.trim();
+        if (!text) return;
+        sendBtn.disabled = true;
+        const res = await api('POST', `/api/v1/tickets/${encodeURIComponent(id)}/replies`, { token: ctx.token(), body: { text } });
+        sendBtn.disabled = false;
+        if (res.status === 201 || res.status === 200) {
+          input.value = '';
+          err.hidden = true;
+          loadTicket(ctx, id);
+        } else {
+          err.hidden = false;
+          err.textContent = res.status === 404 ? t('ticket.unavailable') : t('error.generic');
+        }
+      },
+    },
+  }, h('label', { for: 'tk-reply', class: 'small-label' }, t('ticket.composer')), input, err, sendBtn);
+  const head = h('div', { class: 'ticket-head' });
+  els = { box, replies, head, form };
+  box.append(head, replies, form);
+  loadTicket(ctx, id);
+  return h('div', { class: 'history' }, back(ctx), box);
+}
+
+async function loadTicket(ctx, id) {
+  const res = await api('GET', `/api/v1/tickets/${encodeURIComponent(id)}`, { token: ctx.token() });
+  els.box.removeAttribute('aria-busy');
+  if (res.status !== 200 || !res.body) {
+    replace(els.head, h('h2', { class: 'h2' }, t('ticket.title', { id: String(id).slice(0, 8) })), h('p', { class: 'muted' }, res.status === 404 ? t('ticket.unavailable') : t('error.generic')));
+    return;
+  }
+  const tk = res.body.ticket || res.body;
+  replace(els.head, h('h2', { class: 'h2' }, tk.subject || t('ticket.title', { id: String(id).slice(0, 8) })),
+    h('p', { class: 'muted' }, [tk.unit ? unitName(tk.unit) : '', tk.status ? t(`state.${tk.status}`) : ''].filter(Boolean).join(' · ')));
+  const rs = tk.replies || res.body.replies || [];
+  const first = tk.text ? [{ text: tk.text, from: { kind: 'visitor' }, at: tk.created_at }] : [];
+  replace(els.replies, ...[...first, ...rs].map((r) => {
+    const own = r.from ? r.from.kind === 'visitor' : r.author_kind === 'visitor';
+    return h('div', { class: `msg ${own ? 'own' : 'agent'}` },
+      own ? null : h('p', { class: 'who' }, (r.from && r.from.name) || t('chat.agent')),
+      h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(r.text || r.body || ''))),
+      h('p', { class: 'meta' }, dateTime(r.at || r.created_at, lang())));
+  }));
+  els.form.hidden = tk.status === 'closed';
+}
+
+export function focus() {
+  const el = els && (els.form ? els.form.querySelector('textarea') : null);
+  if (el) el.focus();
+}

@@ -1,0 +1,381 @@
+// The agent console in Chromium, with customers in the widget (other
+// browser contexts) or scripted over the visitor socket.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import { startChatd, launch, watch, widgetFrame, shot, makeAgent, rest, runAxe } from './lib.js';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser.close();
+});
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+async function consolePage(srv, agent, { viewport = DESKTOP, locale = 'en-US', bypassCSP = false } = {}) {
+  const context = await browser.newContext({ viewport, locale, bypassCSP });
+  const page = await context.newPage();
+  const errors = watch(page);
+  await page.goto(srv.url + '/console');
+  await page.fill('[data-testid=login-email]', agent.email);
+  await page.fill('[data-testid=login-password]', agent.password);
+  await page.click('[data-testid=login-submit]');
+  await page.locator('[data-testid=connection][data-state=online]').waitFor();
+  await page.locator('[data-testid=presence]').waitFor();
+  return { context, page, errors };
+}
+
+async function waitOnline(base, unit, n = 1) {
+  for (let i = 0; i < 100; i++) {
+    const r = await rest(base, 'GET', '/api/v1/units');
+    if (r.body.units.find((u) => u.name === unit).agents_online >= n) return;
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  throw new Error(`no agent online in ${unit}`);
+}
+
+// A customer scripted over the visitor socket.
+async function visitor(base, text, { name = '', unit = 'general' } = {}) {
+  const v = (await rest(base, 'POST', '/api/v1/visitors', { body: {} })).body;
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/visitor?token=${v.token}`);
+  const frames = [];
+  ws.on('message', (d) => frames.push(JSON.parse(String(d))));
+  await new Promise((ok) => ws.on('open', ok));
+  const cid = randomUUID();
+  ws.send(JSON.stringify({ type: 'chat.start', client_id: cid, text, age_confirmed: true, name, unit }));
+  const until = async (pred) => {
+    for (let i = 0; i < 300; i++) {
+      const f = frames.find(pred);
+      if (f) return f;
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    throw new Error(`visitor: timed out; ${JSON.stringify(frames.slice(-5))}`);
+  };
+  const ack = await until((f) => f.type === 'ack' && f.client_id === cid);
+  return {
+    chatID: ack.chat_id,
+    frames,
+    until,
+    say: (t) => ws.send(JSON.stringify({ type: 'message', client_id: randomUUID(), chat_id: ack.chat_id, text: t })),
+    close: () => ws.close(),
+  };
+}
+
+test('login: wrong password, throttling said plainly, then a good login and logout', async () => {
+  const srv = await startChatd();
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    const errors = watch(page);
+    await page.goto(srv.url + '/console');
+    await page.fill('[data-testid=login-email]', agent.email);
+    await page.fill('[data-testid=login-password]', 'wrong-password');
+    await page.click('[data-testid=login-submit]');
+    await page.locator('[data-testid=login-error]', { hasText: 'Wrong email or password' }).waitFor();
+    await shot(page, 'console-login-error-desktop-en');
+    for (let i = 0; i < 10; i++) await rest(srv.url, 'POST', '/api/v1/auth/login', { body: { email: 'other@example.com', password: 'nope' } });
+    await page.fill('[data-testid=login-email]', 'other@example.com');
+    await page.fill('[data-testid=login-password]', 'nope');
+    await page.click('[data-testid=login-submit]');
+    await page.locator('[data-testid=login-error]', { hasText: '15 minutes' }).waitFor();
+    await page.fill('[data-testid=login-email]', agent.email);
+    await page.fill('[data-testid=login-password]', agent.password);
+    await page.click('[data-testid=login-submit]');
+    await page.locator('[data-testid=connection][data-state=online]').waitFor();
+    await waitOnline(srv.url, 'general');
+    // A reload keeps the session.
+    await page.reload();
+    await page.locator('[data-testid=chat-list]').waitFor();
+    await page.click('[data-testid=logout]');
+    await page.locator('[data-testid=login-submit]').waitFor();
+    const me = await page.evaluate(async () => (await fetch('/api/v1/auth/me')).status);
+    assert.equal(me, 401);
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('a whole conversation with a customer in the widget; notes never reach the customer; three chats with unread counts', async () => {
+  const srv = await startChatd();
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'], max: 5 });
+    const { page, errors, context } = await consolePage(srv, agent);
+    await page.locator('.empty-state').waitFor();
+    await shot(page, 'console-empty-desktop-en');
+    await waitOnline(srv.url, 'general');
+
+    // The customer, in the widget, in another browser context.
+    const cctx = await browser.newContext({ viewport: DESKTOP });
+    const cpage = await cctx.newPage();
+    const cerrors = watch(cpage);
+    await cpage.goto(srv.url + '/');
+    const frame = await widgetFrame(cpage);
+    await frame.click('[data-testid=launcher]');
+    await frame.locator('[data-testid=prechat-submit]').waitFor();
+    await frame.fill('[data-testid=prechat-name]', 'Ayşe Demir');
+    await frame.fill('[data-testid=prechat-email]', 'ayse@example.com');
+    await frame.selectOption('[data-testid=prechat-unit]', 'general');
+    await frame.fill('[data-testid=prechat-message]', 'Merhaba, siparişim nerede?');
+    await frame.check('[data-testid=prechat-age]');
+    await frame.click('[data-testid=prechat-submit]');
+
+    const item = page.locator('[data-testid=chat-item]');
+    await item.waitFor();
+    const chatID = await item.getAttribute('data-chat-id');
+    await page.locator('[data-testid=chat-item] .ci-name', { hasText: 'Ayşe Demir' }).waitFor();
+    await item.click();
+    await page.locator('[data-testid=visitor-panel]', { hasText: 'ayse@example.com' }).waitFor();
+    await page.locator('[data-testid=messages] [data-testid=message][data-seq="1"]', { hasText: 'siparişim' }).waitFor();
+
+    // Typing reaches the customer; the reply shows on both sides.
+    await page.fill('[data-testid=composer]', 'Mer');
+    await page.type('[data-testid=composer]', 'haba');
+    await frame.locator('.typing', { hasText: 'Ece' }).waitFor();
+    await page.fill('[data-testid=composer]', 'Merhaba Ayşe, hemen bakıyorum.');
+    await page.click('[data-testid=send]');
+    await page.locator('[data-testid=message][data-seq="2"]').waitFor();
+    await frame.locator('[data-testid=message][data-seq="2"]', { hasText: 'hemen bakıyorum' }).waitFor();
+    // The widget is open: the customer read it, and the console says so.
+    await page.locator('[data-testid=message][data-seq="2"]', { hasText: 'Read' }).waitFor();
+
+    // An internal note: set apart in the console, never in the widget.
+    await page.click('[data-testid=note]');
+    await page.fill('[data-testid=composer]', 'SECRET: customer is a VIP');
+    await page.keyboard.press('Enter');
+    await page.locator('[data-testid=note-item][data-note-seq="1"]').waitFor();
+    assert.equal(await page.locator('[data-testid=note]').getAttribute('aria-pressed'), 'false', 'back to replies after a note');
+    await frame.fill('[data-testid=composer]', 'Teşekkürler!');
+    await frame.press('[data-testid=composer]', 'Enter');
+    await page.locator('[data-testid=message][data-seq="3"]', { hasText: 'Teşekkürler' }).waitFor();
+    await frame.locator('[data-testid=message][data-seq="3"]').waitFor();
+    const widgetText = await frame.locator('body').textContent();
+    assert.ok(!widgetText.includes('SECRET'), 'the note is not in the widget');
+    assert.ok(!(await frame.evaluate(() => JSON.stringify(localStorage))).includes('SECRET'));
+    await shot(page, 'console-conversation-desktop-en');
+
+    // Three chats at once, with unread counts.
+    const v2 = await visitor(srv.url, 'My invoice is wrong', { name: 'Bora' });
+    const v3 = await visitor(srv.url, 'The app does not open', { name: 'Cem' });
+    await page.locator('[data-testid=chat-item]').nth(2).waitFor();
+    assert.equal(await page.locator('[data-testid=chat-item]').count(), 3);
+    v2.say('Hello?');
+    v2.say('Anyone there?');
+    const unread2 = page.locator(`[data-testid=chat-item][data-chat-id="${v2.chatID}"] [data-testid=unread]`);
+    await unread2.filter({ hasText: '3' }).waitFor();
+    await page.locator(`[data-testid=chat-item][data-chat-id="${v3.chatID}"] [data-testid=unread]`, { hasText: '1' }).waitFor();
+    assert.equal(await page.locator(`[data-testid=chat-item][data-chat-id="${chatID}"] [data-testid=unread]`).count(), 0);
+    assert.match(await page.title(), /^\(4\)/);
+    await shot(page, 'console-three-chats-desktop-en');
+    // Keyboard: Alt+2 opens the second chat and clears its count.
+    await page.keyboard.press('Alt+2');
+    await page.locator(`[data-testid=chat-item][data-chat-id="${v2.chatID}"][aria-current=true]`).waitFor();
+    await unread2.waitFor({ state: 'detached' });
+    await page.keyboard.press('Alt+ArrowDown');
+    await page.locator(`[data-testid=chat-item][data-chat-id="${v3.chatID}"][aria-current=true]`).waitFor();
+    await page.keyboard.press('Alt+1');
+    await page.locator(`[data-testid=chat-item][data-chat-id="${chatID}"][aria-current=true]`).waitFor();
+
+    // Close: the customer sees it end.
+    await page.click('[data-testid=close-chat]');
+    await frame.locator('[data-testid=csat]').waitFor();
+    await page.locator('.banner').waitFor();
+    // The queue pane lists the unit.
+    await page.keyboard.press('Alt+q');
+    await page.locator('[data-testid=queue] [data-unit=general]').waitFor();
+    assert.deepEqual(errors, []);
+    assert.deepEqual(cerrors, []);
+    v2.close();
+    v3.close();
+    await cctx.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('transfer to another unit\'s agent, who gets the history and the note', async () => {
+  const srv = await startChatd();
+  try {
+    const ece = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const mert = await makeAgent(srv.url, { email: 'mert@example.com', name: 'Mert', units: ['financial'] });
+    const a = await consolePage(srv, ece);
+    const b = await consolePage(srv, mert);
+    await waitOnline(srv.url, 'general');
+    await waitOnline(srv.url, 'financial');
+    const v = await visitor(srv.url, 'I have a question', { name: 'Deniz' });
+    await a.page.locator(`[data-testid=chat-item][data-chat-id="${v.chatID}"]`).click();
+    await a.page.fill('[data-testid=composer]', 'Let me pass you to billing.');
+    await a.page.press('[data-testid=composer]', 'Enter');
+    await a.page.locator('[data-testid=message][data-seq="2"]').waitFor();
+    await a.page.click('[data-testid=transfer]');
+    await a.page.selectOption('[data-testid=transfer-unit]', 'financial');
+    await a.page.fill('[data-testid=transfer-note]', 'Double charge on 3 May');
+    await shot(a.page, 'console-transfer-desktop-en');
+    await a.page.click('[data-testid=transfer-submit]');
+    await a.page.locator('.banner', { hasText: 'Transferred' }).waitFor();
+    // The visitor hears of it, then of the new agent.
+    await v.until((f) => f.type === 'chat.transferred');
+    await v.until((f) => f.type === 'chat.assigned' && f.agent.name === 'Mert');
+    const item = b.page.locator(`[data-testid=chat-item][data-chat-id="${v.chatID}"]`);
+    await item.click();
+    await b.page.locator('[data-testid=message][data-seq="1"]', { hasText: 'I have a question' }).waitFor();
+    await b.page.locator('[data-testid=message][data-seq="2"]', { hasText: 'billing' }).waitFor();
+    await b.page.locator('[data-testid=note-item]', { hasText: 'Double charge' }).waitFor();
+    assert.ok(!v.frames.some((f) => f.type === 'note' || (f.text || '').includes('Double charge')), 'the note never reached the customer');
+    await b.page.fill('[data-testid=composer]', 'Hi Deniz, I see the double charge.');
+    await b.page.click('[data-testid=send]');
+    await v.until((f) => f.type === 'message' && f.seq === 3 && f.from.name === 'Mert');
+    // Escalate into a ticket.
+    await b.page.click('[data-testid=escalate]');
+    await b.page.click('[data-testid=escalate-submit]');
+    await v.until((f) => f.type === 'chat.escalated' && f.ticket_id);
+    await b.page.locator('.banner', { hasText: 'ticket' }).waitFor();
+    assert.deepEqual(a.errors, []);
+    assert.deepEqual(b.errors, []);
+    v.close();
+    await a.context.close();
+    await b.context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('network drop on both sides: nothing lost, nothing doubled', async () => {
+  const srv = await startChatd();
+  try {
+    const ece = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const { page, context, errors } = await consolePage(srv, ece);
+    await waitOnline(srv.url, 'general');
+    const cctx = await browser.newContext({ viewport: DESKTOP });
+    const cpage = await cctx.newPage();
+    const cerrors = watch(cpage);
+    await cpage.goto(srv.url + '/');
+    const frame = await widgetFrame(cpage);
+    await frame.click('[data-testid=launcher]');
+    await frame.locator('[data-testid=prechat-submit]').waitFor();
+    await frame.selectOption('[data-testid=prechat-unit]', 'general');
+    await frame.fill('[data-testid=prechat-message]', 'hello');
+    await frame.check('[data-testid=prechat-age]');
+    await frame.click('[data-testid=prechat-submit]');
+    await page.locator('[data-testid=chat-item]').click();
+    await page.locator('[data-testid=message][data-seq="1"]').waitFor();
+
+    await context.setOffline(true);
+    await cctx.setOffline(true);
+    await page.locator('[data-testid=connection][data-state=offline]').waitFor();
+    await frame.locator('[data-testid=connection][data-state=offline]').waitFor();
+    await page.fill('[data-testid=composer]', 'agent wrote offline');
+    await page.press('[data-testid=composer]', 'Enter');
+    await frame.fill('[data-testid=composer]', 'customer wrote offline');
+    await frame.press('[data-testid=composer]', 'Enter');
+    await page.locator('[data-testid=message][data-state=sending]').waitFor();
+    await shot(page, 'console-offline-desktop-en');
+    await context.setOffline(false);
+    await cctx.setOffline(false);
+    await page.locator('[data-testid=message][data-seq="3"]').waitFor();
+    await frame.locator('[data-testid=message][data-seq="3"]').waitFor();
+    await page.locator('[data-testid=message][data-state=sending]').waitFor({ state: 'detached' });
+    await frame.locator('[data-testid=message][data-state=sending]').waitFor({ state: 'detached' });
+    const consoleTexts = await page.locator('[data-testid=messages] [data-testid=message]').allTextContents();
+    const widgetTexts = await frame.locator('[data-testid=messages] [data-testid=message]').allTextContents();
+    for (const list of [consoleTexts, widgetTexts]) {
+      assert.equal(list.length, 3, list.join(' | '));
+      assert.equal(list.filter((x) => x.includes('agent wrote offline')).length, 1);
+      assert.equal(list.filter((x) => x.includes('customer wrote offline')).length, 1);
+    }
+    // A console reload gets the whole chat back from the server.
+    await page.reload();
+    await page.locator('[data-testid=chat-item]').click();
+    await page.locator('[data-testid=message][data-seq="3"]').waitFor();
+    assert.equal(await page.locator('[data-testid=messages] [data-testid=message]').count(), 3);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(cerrors, []);
+    await cctx.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('accessibility (axe) and screenshots of the console, desktop and phone, English and Turkish', async () => {
+  const srv = await startChatd();
+  try {
+    const sup = await makeAgent(srv.url, { email: 'sup@example.com', name: 'Selin Kaya', units: ['general', 'account'], role: 'supervisor' });
+    const violations = [];
+    for (const lang of ['en', 'tr']) {
+      for (const [vname, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+        const tag = `${vname}-${lang}`;
+        const context = await browser.newContext({ viewport, locale: lang === 'tr' ? 'tr-TR' : 'en-US', bypassCSP: true });
+        const page = await context.newPage();
+        const errors = watch(page);
+        await page.goto(srv.url + '/console');
+        await page.locator('[data-testid=login-submit]').waitFor();
+        assert.equal(await page.evaluate(() => document.documentElement.lang), lang);
+        await shot(page, `console-login-${tag}`);
+        violations.push(...(await runAxe(page)).map((v) => ({ screen: `login-${tag}`, ...v })));
+        await page.fill('[data-testid=login-email]', sup.email);
+        await page.fill('[data-testid=login-password]', sup.password);
+        await page.click('[data-testid=login-submit]');
+        await page.locator('[data-testid=connection][data-state=online]').waitFor();
+        await waitOnline(srv.url, 'general');
+        const v = await visitor(srv.url, lang === 'tr' ? 'Hesabıma giriş yapamıyorum, şifremi sıfırlamak istiyorum.' : 'I cannot log in to my account and want to reset my password.', { name: lang === 'tr' ? 'Şule Öztürk' : 'Jordan Lee', unit: 'account' });
+        await page.locator(`[data-testid=chat-item][data-chat-id="${v.chatID}"]`).click();
+        await page.fill('[data-testid=composer]', lang === 'tr' ? 'Merhaba, yardımcı olayım.' : 'Hi, happy to help.');
+        await page.press('[data-testid=composer]', 'Enter');
+        await page.locator('[data-testid=message][data-seq="2"]').waitFor();
+        await page.click('[data-testid=note]');
+        await page.fill('[data-testid=composer]', lang === 'tr' ? 'Kimlik doğrulandı.' : 'Identity verified.');
+        await page.press('[data-testid=composer]', 'Enter');
+        await page.locator('[data-testid=note-item][data-note-seq]').waitFor();
+        await shot(page, `console-chat-${tag}`);
+        violations.push(...(await runAxe(page)).map((x) => ({ screen: `chat-${tag}`, ...x })));
+        await page.fill('[data-testid=composer]', '/');
+        await page.locator('#canned:not([hidden])').waitFor();
+        await page.locator('.canned-empty', { hasText: lang === 'tr' ? 'henüz' : 'not available' }).waitFor();
+        await shot(page, `console-canned-${tag}`);
+        await page.keyboard.press('Escape');
+        await page.fill('[data-testid=composer]', '');
+        await page.click('[data-testid=transfer]');
+        await page.locator('dialog[open]').waitFor();
+        await shot(page, `console-transfer-${tag}`);
+        violations.push(...(await runAxe(page)).map((x) => ({ screen: `transfer-${tag}`, ...x })));
+        await page.keyboard.press('Escape');
+        await page.locator('dialog[open]').waitFor({ state: 'detached' });
+        await page.evaluate(() => document.activeElement.blur());
+        await page.keyboard.press('?');
+        await page.locator('dialog[open] .keys').waitFor();
+        await shot(page, `console-shortcuts-${tag}`);
+        await page.keyboard.press('Escape');
+        await page.click('#tab-queue');
+        await page.locator('[data-testid=queue] [data-unit=account]').waitFor();
+        await shot(page, `console-queue-${tag}`);
+        await page.click('#tab-tickets');
+        await page.locator('[data-testid=tickets] .empty-state').waitFor();
+        await shot(page, `console-tickets-${tag}`);
+        await page.click('#tab-board');
+        await page.locator('[data-testid=board-agent]').first().waitFor();
+        await page.locator('[data-testid=board-queue][data-unit=general]').waitFor();
+        await shot(page, `console-board-${tag}`);
+        violations.push(...(await runAxe(page)).map((x) => ({ screen: `board-${tag}`, ...x })));
+        await page.click('#tab-chats');
+        await page.click('[data-testid=close-chat]');
+        await page.locator('.banner').waitFor();
+        await page.click('.banner .btn');
+        assert.deepEqual(errors, []);
+        v.close();
+        await context.close();
+      }
+    }
+    assert.deepEqual(violations, []);
+  } finally {
+    await srv.stop();
+  }
+});

@@ -1,0 +1,453 @@
+// The customer's widget, driven in Chromium; the agent side is scripted
+// over the WebSocket protocol (Bot).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startChatd, launch, watch, widgetFrame, shot, makeAgent, Bot, hostServer, runAxe, rest } from './lib.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser.close();
+});
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+async function open(srv, { viewport = DESKTOP, locale = 'en-US', url = '/', bypassCSP = false } = {}) {
+  const context = await browser.newContext({ viewport, locale, bypassCSP, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = watch(page);
+  await page.goto(srv.url + url);
+  const frame = await widgetFrame(page);
+  return { context, page, frame, errors };
+}
+
+async function waitOnline(base, unit = 'general') {
+  for (let i = 0; i < 100; i++) {
+    const r = await rest(base, 'GET', '/api/v1/units');
+    if (r.body.units.find((u) => u.name === unit).agents_online > 0) return;
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  throw new Error('no agent online');
+}
+
+async function fillPrechat(frame, { name = 'Ayşe', message, age = true, unit } = {}) {
+  await frame.click('[data-testid=launcher]');
+  await frame.locator('[data-testid=prechat-submit]').waitFor();
+  await frame.fill('[data-testid=prechat-name]', name);
+  if (unit) await frame.selectOption('[data-testid=prechat-unit]', unit);
+  await frame.fill('[data-testid=prechat-message]', message);
+  if (age) await frame.check('[data-testid=prechat-age]');
+  await frame.click('[data-testid=prechat-submit]');
+}
+
+const texts = (frame) => frame.locator('[data-testid=messages] [data-testid=message]').allTextContents();
+const seqs = (frame) => frame.locator('[data-testid=messages] [data-testid=message][data-seq]').evaluateAll((els) => els.map((e) => Number(e.dataset.seq)));
+
+test('a whole conversation: 18+ gate, queue position, assignment, typing, read receipts, CSAT, transcript', async () => {
+  const srv = await startChatd();
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general', 'account'], max: 1 });
+    const bot = await new Bot(srv.url, agent).connect();
+    await waitOnline(srv.url);
+    // The agent's only slot is taken by another customer, so our visitor waits.
+    const other = await rest(srv.url, 'POST', '/api/v1/visitors', { body: {} });
+    const { frame, page, errors, context } = await open(srv);
+    await shot(page, 'widget-closed-desktop-en');
+
+    // The 18+ gate: nothing is sent until the box is ticked.
+    await fillPrechat(frame, { message: 'Where is my order #1234?', age: false });
+    await frame.locator('#pc-age-err').waitFor();
+    assert.match(await frame.locator('#pc-age-err').textContent(), /18/);
+    assert.equal(await frame.locator('[data-testid=prechat-age]').getAttribute('aria-invalid'), 'true');
+    assert.equal(await frame.evaluate(() => localStorage.getItem('chatd.token')), null, 'no visitor made before the gate');
+
+    const { default: WebSocket } = await import('ws');
+    const ows = new WebSocket(`${srv.url.replace('http', 'ws')}/ws/visitor?token=${other.body.token}`);
+    await new Promise((ok) => ows.on('open', ok));
+    ows.send(JSON.stringify({ type: 'chat.start', client_id: crypto.randomUUID(), text: 'first customer', age_confirmed: true }));
+    const first = await bot.wait((f) => f.type === 'chat.assigned');
+
+    await frame.check('[data-testid=prechat-age]');
+    await frame.click('[data-testid=prechat-submit]');
+    await frame.locator('[data-testid=queue-position]').waitFor();
+    assert.equal(await frame.locator('[data-testid=queue-position]').textContent(), '1');
+    await frame.locator('[data-testid=message][data-seq="1"]').waitFor();
+    await shot(page, 'widget-queued-desktop-en');
+
+    // The slot frees: our chat is assigned and the agent's name shows.
+    await bot.call({ type: 'chat.close', chat_id: first.chat_id });
+    ows.close();
+    const mine = await bot.wait((f) => f.type === 'chat.assigned' && f.chat_id !== first.chat_id);
+    assert.equal(mine.history[0].text, 'Where is my order #1234?');
+    assert.equal(mine.visitor.name, 'Ayşe');
+    await frame.locator('[data-testid=status]', { hasText: 'Ece' }).waitFor();
+    await frame.locator('[data-testid=queue-position]').waitFor({ state: 'hidden' });
+
+    // Typing both ways.
+    bot.send({ type: 'typing', chat_id: mine.chat_id, on: true });
+    await frame.locator('.typing', { hasText: 'Ece' }).waitFor();
+    await frame.fill('[data-testid=composer]', 'Hello');
+    await bot.wait((f) => f.type === 'typing' && f.on === true && f.from.kind === 'visitor');
+
+    await bot.call({ type: 'message', chat_id: mine.chat_id, text: 'Hi! It ships today: https://example.com/track?id=1234 and <b>not bold</b>' });
+    await frame.locator('[data-testid=message][data-seq="2"]').waitFor();
+    // Links are clickable only for http(s), with noopener; markup stays text.
+    const link = frame.locator('[data-testid=message][data-seq="2"] a');
+    assert.equal(await link.getAttribute('href'), 'https://example.com/track?id=1234');
+    assert.match(await link.getAttribute('rel'), /noopener/);
+    assert.equal(await frame.locator('[data-testid=message][data-seq="2"] b').count(), 0);
+    // The widget is open and visible: it tells the agent it read seq 2.
+    await bot.wait((f) => f.type === 'read' && f.seq === 2);
+
+    await frame.fill('[data-testid=composer]', 'Great, thanks!');
+    await frame.press('[data-testid=composer]', 'Enter');
+    await frame.locator('[data-testid=message][data-seq="3"]').waitFor();
+    const got = await bot.wait((f) => f.type === 'message' && f.seq === 3);
+    assert.equal(got.text, 'Great, thanks!');
+    await frame.locator('[data-testid=message][data-seq="3"]', { hasText: 'Sent' }).waitFor();
+    bot.send({ type: 'read', chat_id: mine.chat_id, seq: 3 });
+    await frame.locator('[data-testid=message][data-seq="3"]', { hasText: 'Read' }).waitFor();
+    await shot(page, 'widget-chat-desktop-en');
+
+    // The visitor ends the chat and rates it.
+    await frame.click('[data-testid=close-chat]');
+    await frame.click('[data-testid=close-confirm]');
+    await bot.wait((f) => f.type === 'chat.closed' && f.chat_id === mine.chat_id);
+    await frame.locator('[data-testid=csat]').waitFor();
+    await frame.click('[data-testid=csat-submit]');
+    await frame.locator('.csat .field-error').waitFor();
+    await frame.click('label[for=csat-4]');
+    await frame.fill('#csat-comment', 'Quick and kind');
+    await shot(page, 'widget-csat-desktop-en');
+    await frame.click('[data-testid=csat-submit]');
+    await frame.locator('.thanks').waitFor();
+
+    // The transcript downloads (written by the widget while the server has no transcript route).
+    const download = page.waitForEvent('download');
+    await frame.click('[data-testid=transcript]');
+    const file = await (await download).path();
+    const body = readFileSync(file, 'utf8');
+    assert.match(body, /Where is my order #1234\?/);
+    assert.match(body, /Great, thanks!/);
+    assert.deepEqual(errors, []);
+    bot.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('network drop and back: nothing lost, nothing shown twice; a message typed offline is delivered once', async () => {
+  const srv = await startChatd();
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const bot = await new Bot(srv.url, agent).connect();
+    await waitOnline(srv.url);
+    const { frame, context, errors, page } = await open(srv);
+    await fillPrechat(frame, { message: 'My parcel is late', unit: 'general' });
+    const as = await bot.wait((f) => f.type === 'chat.assigned');
+    await frame.locator('[data-testid=status]', { hasText: 'Ece' }).waitFor();
+    await bot.call({ type: 'message', chat_id: as.chat_id, text: 'Checking now' });
+    await frame.locator('[data-testid=message][data-seq="2"]').waitFor();
+
+    await context.setOffline(true);
+    await frame.locator('[data-testid=connection][data-state=offline]').waitFor();
+    await shot(page, 'widget-offline-desktop-en');
+    // While the visitor is away the agent writes twice, and the visitor types once.
+    await bot.call({ type: 'message', chat_id: as.chat_id, text: 'It left the depot' });
+    await bot.call({ type: 'message', chat_id: as.chat_id, text: 'Arrives tomorrow' });
+    await frame.fill('[data-testid=composer]', 'typed while offline');
+    await frame.press('[data-testid=composer]', 'Enter');
+    await frame.locator('[data-testid=message][data-state=sending]').waitFor();
+    const outbox = JSON.parse(await frame.evaluate(() => localStorage.getItem('chatd.outbox.visitor')));
+    assert.equal(outbox.items.length, 1, 'the unsent message waits in the stored outbox');
+
+    await context.setOffline(false);
+    await frame.locator('[data-testid=connection][data-state=online]').waitFor();
+    await frame.locator('[data-testid=message][data-seq="5"]').waitFor();
+    await frame.locator('[data-testid=message][data-state=sending]').waitFor({ state: 'detached' });
+    assert.deepEqual(await seqs(frame), [1, 2, 3, 4, 5]);
+    const all = await texts(frame);
+    assert.equal(all.filter((x) => x.includes('typed while offline')).length, 1);
+    await bot.wait((f) => f.type === 'message' && f.text === 'typed while offline');
+    assert.equal(bot.frames.filter((f) => f.type === 'message' && f.text === 'typed while offline').length, 1);
+
+    // A reload mid-chat finds the chat where it was, and it goes on live.
+    await page.reload();
+    const again = await widgetFrame(page);
+    await again.locator('[data-testid=message][data-seq="5"]').waitFor();
+    assert.deepEqual(await seqs(again), [1, 2, 3, 4, 5]);
+    await again.locator('[data-testid=status]', { hasText: 'Ece' }).waitFor();
+    await bot.call({ type: 'message', chat_id: as.chat_id, text: 'After your reload' });
+    await again.locator('[data-testid=message][data-seq="6"]').waitFor();
+    assert.deepEqual(await seqs(again), [1, 2, 3, 4, 5, 6]);
+
+    // A message typed offline survives a reload too, and is sent once.
+    await context.setOffline(true);
+    await again.locator('[data-testid=connection][data-state=offline]').waitFor();
+    await again.fill('[data-testid=composer]', 'typed, then reloaded');
+    await again.press('[data-testid=composer]', 'Enter');
+    await again.locator('[data-testid=message][data-state=sending]').waitFor();
+    await context.setOffline(false);
+    await page.reload();
+    const third = await widgetFrame(page);
+    await third.locator('[data-testid=message][data-seq="7"]').waitFor();
+    await bot.wait((f) => f.type === 'message' && f.text === 'typed, then reloaded');
+    assert.deepEqual(await seqs(third), [1, 2, 3, 4, 5, 6, 7]);
+    assert.equal(bot.frames.filter((f) => f.type === 'message' && f.text === 'typed, then reloaded').length, 1);
+    assert.deepEqual(errors, []);
+    bot.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('a hostile host page on another origin cannot break the widget or read its token', async () => {
+  const hostile = await hostServer((req) => `<!doctype html><html><head><title>Hostile shop</title>
+<style>* { all: unset !important; } div { display: none !important; } html, body { font-size: 48px !important; } iframe { opacity: 0.2; width: 1px; height: 1px; }</style></head>
+<body><div>hidden</div><p>Welcome</p>
+<script>window.chatd = window.chatd || function(){(chatd.q=chatd.q||[]).push(arguments)}; chatd('on', 'ready', function(){ window.widgetReady = true; }); chatd('on', 'unread', function(n){ window.lastUnread = n; });</script>
+<script src="${decodeURIComponent(new URL(req.url, 'http://x').searchParams.get('chatd') || '')}/widget.js" async></script></body></html>`);
+  const srv = await startChatd({ CHAT_ALLOWED_ORIGINS: hostile.url });
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const bot = await new Bot(srv.url, agent).connect();
+    await waitOnline(srv.url);
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    const errors = watch(page);
+    let token = '';
+    page.on('websocket', (ws) => {
+      token = new URL(ws.url()).searchParams.get('token') || token;
+    });
+    await page.goto(`${hostile.url}/?chatd=${encodeURIComponent(srv.url)}`);
+    const frame = await widgetFrame(page);
+    await page.waitForFunction(() => window.widgetReady === true);
+    const box = await (await page.$('iframe')).boundingBox();
+    assert.ok(box.width >= 100 && box.height >= 100, `the frame keeps its size: ${JSON.stringify(box)}`);
+    const launcher = await frame.locator('[data-testid=launcher]').boundingBox();
+    assert.ok(launcher.width === 60 && launcher.height === 60);
+    await fillPrechat(frame, { message: 'Hello from a hostile page', unit: 'general' });
+    const as = await bot.wait((f) => f.type === 'chat.assigned');
+    assert.equal(await frame.evaluate(() => getComputedStyle(document.querySelector('[data-testid=composer]')).fontSize), '15px');
+    await shot(page, 'widget-hostile-desktop-en');
+
+    // The token stays inside the frame, on chatd's origin (in its storage, or
+    // only in its memory where the browser denies third-party storage).
+    assert.ok(token && token.length > 20);
+    const seen = await page.evaluate(() => {
+      const out = { own: localStorage.getItem('chatd.token'), keys: Object.keys(localStorage), cookie: document.cookie, html: document.documentElement.outerHTML };
+      try {
+        out.frame = document.querySelector('iframe').contentWindow.localStorage.getItem('chatd.token');
+      } catch (e) {
+        out.frameError = e.name;
+      }
+      try {
+        out.doc = document.querySelector('iframe').contentDocument;
+      } catch (e) {
+        out.docError = e.name;
+      }
+      return out;
+    });
+    assert.ok(!seen.html.includes(token) && !seen.cookie.includes(token));
+    assert.equal(seen.own, null);
+    assert.deepEqual(seen.keys, []);
+    assert.equal(seen.frame, undefined);
+    assert.equal(seen.frameError, 'SecurityError');
+    assert.equal(seen.doc, null);
+
+    // The host hears of unread messages while the widget is closed.
+    await frame.click('[data-testid=launcher]');
+    await bot.call({ type: 'message', chat_id: as.chat_id, text: 'Are you still there?' });
+    await frame.locator('[data-testid=unread]', { hasText: '1' }).waitFor();
+    await page.waitForFunction(() => window.lastUnread === 1);
+    assert.match(await page.title(), /^\(1\) Hostile shop/);
+    assert.deepEqual(errors, []);
+    bot.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+    await hostile.close();
+  }
+});
+
+test('no agent online: the offline form, which degrades while the ticket API is missing', async () => {
+  const srv = await startChatd();
+  try {
+    const { frame, page, errors, context } = await open(srv);
+    await frame.click('[data-testid=launcher]');
+    await frame.locator('[data-testid=offline-form]').waitFor();
+    await frame.fill('[data-testid=offline-text]', 'Please call me back about my refund');
+    await frame.click('[data-testid=offline-submit]');
+    await frame.locator('[data-testid=offline-form] .field-error').waitFor();
+    assert.match(await frame.locator('[data-testid=offline-form] .field-error').textContent(), /18/);
+    await frame.check('[data-testid=offline-age]');
+    const posted = page.waitForRequest((r) => r.url().endsWith('/api/v1/tickets') && r.method() === 'POST');
+    await frame.click('[data-testid=offline-submit]');
+    const req = await posted;
+    assert.match(req.headers().authorization, /^Bearer .{20,}/);
+    assert.deepEqual(JSON.parse(req.postData()), { unit: 'auto', subject: 'Please call me back about my refund', text: 'Please call me back about my refund' });
+    await frame.locator('[data-testid=offline-form] .field-error', { hasText: 'not available' }).waitFor();
+    assert.equal(await frame.inputValue('[data-testid=offline-text]'), 'Please call me back about my refund');
+    // History: the server list is missing too; the device's own list shows.
+    await frame.click('.head [aria-label="Options"]');
+    await frame.click('text=Past conversations');
+    await frame.locator('[data-testid=history]').waitFor({ state: 'attached' });
+    await frame.locator('.history .muted', { hasText: 'No past conversations' }).waitFor();
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('size budget: loader under 5 KB and everything needed to chat under 40 KB, gzipped', async () => {
+  const srv = await startChatd();
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const bot = await new Bot(srv.url, agent).connect();
+    await waitOnline(srv.url);
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    const urls = new Set();
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.origin === srv.url && !u.pathname.startsWith('/api/') && !u.pathname.startsWith('/ws/') && u.pathname !== '/' && !u.pathname.includes('shop')) urls.add(u.pathname);
+    });
+    await page.goto(srv.url + '/');
+    const frame = await widgetFrame(page);
+    await fillPrechat(frame, { message: 'size check', unit: 'general' });
+    await bot.wait((f) => f.type === 'chat.assigned');
+    await frame.locator('[data-testid=status]', { hasText: 'Ece' }).waitFor();
+    let total = 0;
+    const sizes = {};
+    for (const p of urls) {
+      if (p.endsWith('.svg')) continue;
+      const res = await fetch(srv.url + p, { headers: { 'Accept-Encoding': 'identity' } });
+      const n = gzipSync(Buffer.from(await res.arrayBuffer()), { level: 9 }).length;
+      sizes[p] = n;
+      total += n;
+    }
+    const loader = sizes['/widget.js'];
+    console.log(`widget sizes gzipped: loader ${loader} B, total ${total} B`, JSON.stringify(sizes));
+    assert.ok(urls.has('/widget.js') && urls.has('/static/js/socket.js'), [...urls].join(' '));
+    assert.ok(loader < 5 * 1024, `loader ${loader} B`);
+    assert.ok(total < 40 * 1024, `total ${total} B`);
+    // The served files come compressed with validators.
+    const res = await fetch(srv.url + '/static/js/socket.js');
+    assert.equal(res.headers.get('content-encoding'), 'gzip');
+    const etag = res.headers.get('etag');
+    const again = await fetch(srv.url + '/static/js/socket.js', { headers: { 'If-None-Match': etag } });
+    assert.equal(again.status, 304);
+    bot.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('headers: CSP without inline scripts, frame-ancestors, nosniff', async () => {
+  const srv = await startChatd({ CHAT_ALLOWED_ORIGINS: 'https://shop.example' });
+  try {
+    const w = await fetch(srv.url + '/widget');
+    assert.match(w.headers.get('content-security-policy'), /script-src 'self';/);
+    assert.match(w.headers.get('content-security-policy'), /frame-ancestors 'self' https:\/\/shop\.example$/);
+    assert.equal(w.headers.get('x-content-type-options'), 'nosniff');
+    assert.ok(w.headers.get('referrer-policy'));
+    const c = await fetch(srv.url + '/console');
+    assert.match(c.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+    assert.doesNotMatch(c.headers.get('content-security-policy'), /unsafe-inline/);
+    const js = await fetch(srv.url + '/widget.js');
+    assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    const missing = await fetch(srv.url + '/static/js/nope.js');
+    assert.equal(missing.status, 404);
+    for (const page of ['index.html', 'widget.html', 'console.html']) {
+      const html = readFileSync(join(here, '..', page), 'utf8');
+      assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, `${page} has an inline script`);
+      assert.doesNotMatch(html, /\son[a-z]+=/i, `${page} has an inline handler`);
+    }
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('accessibility (axe) and screenshots of every screen, desktop and phone, English and Turkish', async () => {
+  const srv = await startChatd();
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece Yılmaz', units: ['general', 'account', 'technical', 'financial'], max: 10 });
+    const bot = await new Bot(srv.url, agent).connect();
+    await waitOnline(srv.url);
+    const violations = [];
+    const seenChats = new Set();
+    for (const lang of ['en', 'tr']) {
+      for (const [vname, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+        const tag = `${vname}-${lang}`;
+        const { frame, page, context, errors } = await open(srv, { viewport, locale: lang === 'tr' ? 'tr-TR' : 'en-US', bypassCSP: true });
+        await shot(page, `widget-closed-${tag}`);
+        await frame.click('[data-testid=launcher]');
+        await frame.locator('[data-testid=prechat-submit]').waitFor();
+        assert.equal(await frame.evaluate(() => document.documentElement.lang), lang);
+        await shot(page, `widget-prechat-${tag}`);
+        violations.push(...(await runAxe(frame)).map((v) => ({ screen: `prechat-${tag}`, ...v })));
+        await frame.fill('[data-testid=prechat-name]', lang === 'tr' ? 'Ayşe Çelik' : 'Alex Morgan');
+        await frame.fill('[data-testid=prechat-message]', lang === 'tr' ? 'Kartımdan iki kez çekim yapıldı, iade alabilir miyim?' : 'I was charged twice, can I get a refund?');
+        await frame.check('[data-testid=prechat-age]');
+        await frame.click('[data-testid=prechat-submit]');
+        const as = await bot.wait((f) => f.type === 'chat.assigned' && !seenChats.has(f.chat_id));
+        seenChats.add(as.chat_id);
+        await frame.locator('[data-testid=status]', { hasText: 'Ece' }).waitFor();
+        await bot.call({ type: 'message', chat_id: as.chat_id, text: lang === 'tr' ? 'Merhaba! Hemen kontrol ediyorum, lütfen bir dakika bekleyin.' : 'Hello! Let me check that for you, one moment please.' });
+        await frame.locator('[data-testid=message][data-seq="2"]').waitFor();
+        bot.send({ type: 'typing', chat_id: as.chat_id, on: true });
+        await frame.locator('.typing:not(:empty)').waitFor();
+        await shot(page, `widget-chat-${tag}`);
+        violations.push(...(await runAxe(frame)).map((v) => ({ screen: `chat-${tag}`, ...v })));
+        await bot.call({ type: 'chat.close', chat_id: as.chat_id });
+        await frame.locator('[data-testid=csat]').waitFor();
+        await shot(page, `widget-ended-${tag}`);
+        violations.push(...(await runAxe(frame)).map((v) => ({ screen: `ended-${tag}`, ...v })));
+        await frame.click('[data-testid=new-chat]');
+        await frame.locator('[data-testid=prechat-submit]').waitFor();
+        await frame.click('.head [aria-haspopup]');
+        await frame.locator('.menu').waitFor();
+        await shot(page, `widget-menu-${tag}`);
+        await frame.locator('.menu-item').first().click();
+        await frame.locator('[data-testid=history-item]').first().waitFor();
+        await shot(page, `widget-history-${tag}`);
+        violations.push(...(await runAxe(frame)).map((v) => ({ screen: `history-${tag}`, ...v })));
+        await frame.locator('.back').click();
+        await frame.locator('[data-testid=prechat-submit]').waitFor();
+        await frame.locator('.link', { hasText: lang === 'tr' ? 'Yazılı' : 'written' }).first().isVisible();
+        await page.evaluate(() => window.chatd('close'));
+        await frame.locator('.panel').waitFor({ state: 'hidden' });
+        assert.deepEqual(errors, []);
+        await context.close();
+      }
+    }
+    // Offline form screens.
+    await bot.call({ type: 'presence', status: 'offline' });
+    for (const lang of ['en', 'tr']) {
+      for (const [vname, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+        const { frame, page, context } = await open(srv, { viewport, locale: lang === 'tr' ? 'tr-TR' : 'en-US', bypassCSP: true });
+        await frame.click('[data-testid=launcher]');
+        await frame.locator('[data-testid=offline-form]').waitFor();
+        await shot(page, `widget-offline-form-${vname}-${lang}`);
+        violations.push(...(await runAxe(frame)).map((v) => ({ screen: `offline-${vname}-${lang}`, ...v })));
+        await context.close();
+      }
+    }
+    bot.close();
+    assert.deepEqual(violations, []);
+  } finally {
+    await srv.stop();
+  }
+});
