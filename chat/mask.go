@@ -1,5 +1,10 @@
 package chat
 
+// Mask hides the personal and financial numbers a customer may type before
+// text is stored, delivered, logged or sent anywhere: every text that
+// enters chatd goes through it.
+func Mask(s string) string { return MaskCards(s) }
+
 // MaskCards replaces every Luhn-valid run of 13 to 19 digits (spaces or
 // dashes allowed between digits) with asterisks, keeping the last four
 // digits and the separators, so a card number is never stored or relayed.

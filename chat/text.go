@@ -19,7 +19,7 @@ func Cut(s string, max int) string {
 }
 
 // CheckText validates a message text against the size limit and returns it
-// with card numbers masked: what is returned is what may be stored.
+// masked (Mask): what is returned is what may be stored.
 func CheckText(text string, maxBytes int) (string, error) {
 	if len(text) > maxBytes {
 		return "", Errorf(ETooLarge, "message is %d bytes, limit %d", len(text), maxBytes)
@@ -30,7 +30,7 @@ func CheckText(text string, maxBytes int) (string, error) {
 	if !utf8.ValidString(text) {
 		return "", Errorf(EInvalid, "text is not UTF-8")
 	}
-	return MaskCards(text), nil
+	return Mask(text), nil
 }
 
 // CheckVisitor validates the name and email a visitor gives about

@@ -149,3 +149,28 @@ func TestPurgeDeletesOnlyWhatIsPast(t *testing.T) {
 		t.Fatalf("audit: %+v %v", log, err)
 	}
 }
+
+func TestAssignmentRecords(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	_, c := newChat(t, db)
+	at := time.UnixMilli(time.Now().UnixMilli()).UTC()
+	recs := []chat.AssignmentRecord{
+		{ChatID: c.ID, At: at, Kind: chat.RecordAssigned, Unit: "general", AgentID: "a1", Rule: "lowest_load", WaitedMS: 1200,
+			Candidates: []chat.Candidate{{AgentID: "a1", Load: 0, Max: 2, Chosen: true}, {AgentID: "a2", Load: 1, Max: 2}}},
+		{ChatID: c.ID, At: at.Add(time.Second), Kind: chat.RecordTransferred, Unit: "account", FromAgentID: "a1", Rule: "transfer", ByKind: "agent", ByID: "a1"},
+	}
+	if err := db.RecordAssignments(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Assignments(ctx, c.ID)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("assignments: %+v %v", got, err)
+	}
+	if g := got[0]; g.Kind != chat.RecordAssigned || !g.At.Equal(at) || g.WaitedMS != 1200 || len(g.Candidates) != 2 || !g.Candidates[0].Chosen || g.Candidates[1].Load != 1 {
+		t.Errorf("first record %+v", g)
+	}
+	if g := got[1]; g.Kind != chat.RecordTransferred || g.FromAgentID != "a1" || g.ByID != "a1" || g.Candidates == nil {
+		t.Errorf("second record %+v", g)
+	}
+}

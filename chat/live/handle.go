@@ -236,7 +236,7 @@ func (s *Service) csat(ctx context.Context, c *conn, f *inFrame) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.Rate(ctx, c.who, f.ClientID, ch.ID, f.Rating, chat.MaskCards(f.Comment)); err != nil {
+	if err := s.store.Rate(ctx, c.who, f.ClientID, ch.ID, f.Rating, chat.Mask(f.Comment)); err != nil {
 		return err
 	}
 	s.ack(c, f, ackFrame{ChatID: ch.ID})
