@@ -137,6 +137,9 @@ func (s *Service) message(ctx context.Context, c *conn, f *inFrame, kind string)
 		} else {
 			c.reply(encode(ackFrame{Type: TAck, ClientID: clientID, ChatID: chatID, Seq: r.Message.Seq}))
 		}
+	}, func() {
+		// Released only once relayed: a later frame (a close) is never
+		// relayed ahead of this message.
 		c.pending.Done()
 		<-c.inflight
 	})
