@@ -51,7 +51,7 @@ type Assigner interface {
 	Position(ctx context.Context, chatID string) (unit string, pos int, eta time.Duration, err error)
 	Available(ctx context.Context, unit string) (int, error)
 	Update(ctx context.Context, a assign.Agent) ([]assign.Assignment, error)
-	Restore(ctx context.Context, chatID, unit string, priority int, agentID string) error
+	Restore(ctx context.Context, chatID, unit string, priority int, agentID, visitorID string) error
 }
 
 var _ Assigner = (*assign.Redis)(nil)
@@ -240,7 +240,7 @@ func (s *Service) recoverLive(ctx context.Context) error {
 	}
 	for _, ch := range chats {
 		if ch.Status == chat.StatusActive && ch.AgentID != "" {
-			if err := s.assign.Restore(ctx, ch.ID, ch.Unit, ch.Priority, ch.AgentID); err != nil {
+			if err := s.assign.Restore(ctx, ch.ID, ch.Unit, ch.Priority, ch.AgentID, ch.VisitorID); err != nil {
 				return err
 			}
 		}
