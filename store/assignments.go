@@ -20,7 +20,13 @@ const recordCols = "id, chat_id, at, kind, unit, agent_id, from_agent_id, rule, 
 // has a time of its own.
 func recordArgs(r chat.AssignmentRecord, ms int64) ([]any, error) {
 	if r.ID == "" {
-		r.ID = uuid.NewString()
+		// Time-ordered and increasing within the process: records of one
+		// move, stored in the same millisecond, read back in their order.
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, fmt.Errorf("assignment record: %w", err)
+		}
+		r.ID = id.String()
 	}
 	if !r.At.IsZero() {
 		ms = r.At.UnixMilli()

@@ -217,9 +217,8 @@ func TestTransitionsStoreTheirRecords(t *testing.T) {
 	if g := got[0]; g.Kind != chat.RecordAssigned || g.ChatID != c.ID || g.WaitedMS != 700 || len(g.Candidates) != 1 || !g.Candidates[0].FreeSince.Equal(free) || g.At.IsZero() {
 		t.Errorf("assigned record %+v", g)
 	}
-	kinds := []string{got[1].Kind, got[2].Kind}
-	if !(kinds[0] == chat.RecordTransferred || kinds[1] == chat.RecordTransferred) || got[1].ByID+got[2].ByID != id {
-		t.Errorf("transfer records %+v", got[1:])
+	if got[1].Kind != chat.RecordTransferred || got[1].ByID != id || got[2].Kind != chat.RecordRequeued || got[1].Unit != "account" {
+		t.Errorf("transfer records, in their order: %+v", got[1:])
 	}
 
 	// The first response: nothing from staff yet, then an answer.

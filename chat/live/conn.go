@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -65,6 +66,9 @@ type conn struct {
 	// written: the reader handles no frame before, so hello shows the
 	// moment of connecting and nothing a frame causes can precede it.
 	greeted chan struct{}
+	// counted: a visitor's socket the assigner counts (VisitorConnected),
+	// to be uncounted when it closes.
+	counted atomic.Bool
 
 	// Messages being committed: at most cap(inflight) at once; pending
 	// lets other frames wait for them.
@@ -447,7 +451,7 @@ func (c *conn) joinAssigned(ctx context.Context, e *envelope) error {
 			return err
 		}
 	}
-	f, err := c.svc.assignedFrame(ctx, ch, e.Visitor, true)
+	f, err := c.svc.assignedFrame(ctx, ch, e.Visitor, e.Presence, true)
 	if err != nil {
 		return err
 	}
@@ -469,7 +473,7 @@ func (c *conn) writeState(ctx context.Context, ch *chat.Chat) error {
 		if st := c.follow.chats[ch.ID]; st != nil && st.announced == assignment(ch) {
 			return nil
 		}
-		f, err := c.svc.assignedFrame(ctx, ch, nil, false)
+		f, err := c.svc.assignedFrame(ctx, ch, nil, nil, false)
 		if err != nil {
 			return err
 		}
