@@ -41,7 +41,7 @@ func checkIndexAgainstScan(t *testing.T, seed uint64, steps int) {
 	}
 	last := map[string]int64{}  // agent -> ms of its last assignment
 	since := map[string]int64{} // agent -> ms it came online
-	var active []string        // chats with an agent
+	var active []string         // chats with an agent
 	record := func(as []Assignment) {
 		for _, a := range as {
 			if a.AgentID == "" {

@@ -240,8 +240,8 @@ type helloFrame struct {
 
 // staffHello is what a staff connection's hello adds.
 type staffHello struct {
-	Agent *chat.Agent  `json:"agent"`
-	Chats []*liveChat  `json:"chats"` // active chats, [] when none
+	Agent *chat.Agent `json:"agent"`
+	Chats []*liveChat `json:"chats"` // active chats, [] when none
 }
 
 // encode marshals a frame; frames are plain structs, so it cannot fail.
