@@ -42,17 +42,25 @@ end
 if VT > 0 or IC > 0 then
   local first = VT
   if first == 0 or (IC > 0 and IC < first) then first = IC end
-  local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(NOW - first), 'WITHSCORES', 'LIMIT', 0, BATCH)
+  -- Scanned further than reported: gone visitors not due yet (an active
+  -- chat before its idle limit) must not hide the ones that are.
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(NOW - first), 'WITHSCORES', 'LIMIT', 0, 10 * BATCH)
+  local found = 0
   for i = 1, #gone, 2 do
     local v, left = gone[i], tonumber(gone[i + 1])
     local chat = redis.call('GET', k_vchat(v))
     local ag = chat and redis.call('HGET', k_chat(chat), 'agent')
+    if found >= BATCH then break end
     if not ag then
       redis.call('ZREM', KEYS[2], v) -- no open chat: nothing to wait for
     elseif ag == '' then
-      if VT > 0 and NOW - left >= VT and due(chat) then add('queued_left', chat, v, left) end
+      if VT > 0 and NOW - left >= VT and due(chat) then
+        add('queued_left', chat, v, left)
+        found = found + 1
+      end
     elseif IC > 0 and NOW - left >= IC and due(chat) then
       add('idle', chat, v, left)
+      found = found + 1
     end
   end
 end
