@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -61,6 +62,14 @@ type conn struct {
 
 	follow *follower // the writer's (one at a time)
 
+	// greeted is closed once hello and the state it describes are
+	// written: the reader handles no frame before, so hello shows the
+	// moment of connecting and nothing a frame causes can precede it.
+	greeted chan struct{}
+	// counted: a visitor's socket the assigner counts (VisitorConnected),
+	// to be uncounted when it closes.
+	counted atomic.Bool
+
 	// Messages being committed: at most cap(inflight) at once; pending
 	// lets other frames wait for them.
 	inflight chan struct{}
@@ -73,7 +82,7 @@ type conn struct {
 func (s *Service) newConn(ctx context.Context, ws *websocket.Conn, who chat.Principal, session, name, ip string) *conn {
 	c := &conn{
 		svc: s, ws: ws, who: who, session: session, ip: ip, visitorName: name, life: ctx,
-		out: newOutbox(s.cfg.SendQueue), done: make(chan struct{}), inflight: make(chan struct{}, 64),
+		out: newOutbox(s.cfg.SendQueue), done: make(chan struct{}), greeted: make(chan struct{}), inflight: make(chan struct{}, 64),
 		limiter: rate.NewLimiter(s.cfg.FrameRate, s.cfg.FrameBurst),
 		allowed: map[string]bool{}, channels: map[string]struct{}{},
 	}
@@ -203,6 +212,13 @@ func (c *conn) readLoop(ctx context.Context) error {
 		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
 			return err
+		}
+		// A frame sent before hello waits for it (the socket holds the
+		// ones after it).
+		select {
+		case <-c.greeted:
+		case <-c.done:
+			return errors.New("closed before hello")
 		}
 		if typ != websocket.MessageText {
 			c.close(websocket.StatusUnsupportedData, "text frames only")
@@ -366,6 +382,7 @@ func (c *conn) greet(ctx context.Context) error {
 		c.close(websocket.StatusTryAgainLater, "try again later")
 		return &writeError{err}
 	}
+	close(c.greeted)
 	return nil
 }
 
@@ -434,7 +451,7 @@ func (c *conn) joinAssigned(ctx context.Context, e *envelope) error {
 			return err
 		}
 	}
-	f, err := c.svc.assignedFrame(ctx, ch, e.Visitor, true)
+	f, err := c.svc.assignedFrame(ctx, ch, e.Visitor, e.Presence, true)
 	if err != nil {
 		return err
 	}
@@ -456,7 +473,7 @@ func (c *conn) writeState(ctx context.Context, ch *chat.Chat) error {
 		if st := c.follow.chats[ch.ID]; st != nil && st.announced == assignment(ch) {
 			return nil
 		}
-		f, err := c.svc.assignedFrame(ctx, ch, nil, false)
+		f, err := c.svc.assignedFrame(ctx, ch, nil, nil, false)
 		if err != nil {
 			return err
 		}
