@@ -53,6 +53,7 @@ type conn struct {
 	// it ends when the connection is torn down.
 	life    context.Context
 	writers sync.WaitGroup
+	writing atomic.Int64 // when the write under way began (Unix ns), 0 when none
 	// timers are the resume window and the keepalive, armed before the
 	// connection is added to the hub (whose Shutdown stops them).
 	timers []*time.Timer
@@ -113,13 +114,33 @@ func (c *conn) logger() *slog.Logger { return c.svc.log.With("who", c.who.Key())
 func (c *conn) deliver(e *envelope) { c.enqueue(item{env: e}) }
 
 func (c *conn) enqueue(it item) {
+	if c.stalled() {
+		c.cutOff("slow consumer: not reading")
+		return
+	}
 	ok := c.out.push(it, func() {
 		c.writers.Add(1)
 		go c.drain()
 	})
 	if !ok {
+		c.cutOff("slow consumer: send queue full")
+	}
+}
+
+// stalled reports whether the writer has been stuck in one write for
+// longer than the stall timeout: the peer is not reading. It is cut off
+// as a slow consumer then, before the write's own timeout would drop the
+// connection without a word.
+func (c *conn) stalled() bool {
+	since := c.writing.Load()
+	return since != 0 && time.Since(time.Unix(0, since)) > c.svc.cfg.StallTimeout
+}
+
+// cutOff closes a connection that cannot keep up (1013), counting it once.
+func (c *conn) cutOff(reason string) {
+	if c.out.cut() {
 		c.svc.metrics.slowClosed.Inc()
-		go c.close(websocket.StatusTryAgainLater, "slow consumer: send queue full")
+		go c.close(websocket.StatusTryAgainLater, reason)
 	}
 }
 
@@ -147,9 +168,6 @@ func (o *outbox) push(it item, start func()) bool {
 		return true
 	}
 	if len(o.items) >= o.max {
-		// Cut off once: the connection is closed and later frames are
-		// dropped, so it is counted and closed a single time.
-		o.closed, o.items = true, nil
 		return false
 	}
 	o.items = append(o.items, it)
@@ -172,6 +190,19 @@ func (o *outbox) next() []item {
 		return nil
 	}
 	return items
+}
+
+// cut closes the outbox of a connection that cannot keep up, once: it
+// reports whether this call did it, so the connection is counted and
+// closed a single time and later frames are dropped.
+func (o *outbox) cut() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return false
+	}
+	o.closed, o.items = true, nil
+	return true
 }
 
 // close drops what is waiting and starts no more writers.
@@ -279,8 +310,13 @@ func (c *conn) drain() {
 
 // write sends one frame under its own timeout.
 func (c *conn) write(ctx context.Context, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// Well past the stall timeout: a peer that stops reading is cut off as
+	// a slow consumer (1013) first, and the close frame still has time to
+	// reach it should it read again.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	c.writing.Store(time.Now().UnixNano())
+	defer c.writing.Store(0)
 	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
 		return &writeError{err}
 	}

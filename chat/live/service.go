@@ -84,6 +84,7 @@ type Config struct {
 	AllowedOrigins  []string      // visitor socket origins besides the server's own; "*" for any
 	Prefix          string        // Redis channel prefix, default "{chatd}:"
 	SendQueue       int           // frames queued per connection before it is cut off, default 512
+	StallTimeout    time.Duration // a connection whose write has not gone through this long, with more waiting, is cut off; default 3s
 	PingEvery       time.Duration // default 25s
 	PingTimeout     time.Duration // default 15s
 	FrameRate       rate.Limit    // frames per second per connection, default 50
@@ -124,6 +125,7 @@ func (c Config) withDefaults() Config {
 	def(&c.ConnsPerIP, 1000)
 	def(&c.Writers, 1)
 	def(&c.MaxBatch, 256)
+	defd(&c.StallTimeout, 3*time.Second)
 	defd(&c.PingEvery, 25*time.Second)
 	defd(&c.PingTimeout, 15*time.Second)
 	defd(&c.HeartbeatEvery, 5*time.Second)
