@@ -238,7 +238,11 @@ func (c *conn) startTimers() {
 
 // readLoop handles client frames until the socket fails or closes.
 func (c *conn) readLoop(ctx context.Context) error {
-	violations := 0
+	// A burst past the limit is answered frame by frame; a client that has
+	// more than maxStrikes frames refused with no pause of a second between
+	// them is flooding, and is closed. (A frame let through now and then by
+	// the refilling limit is no pause.)
+	strikes, lastStrike := 0, time.Time{}
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
@@ -263,7 +267,8 @@ func (c *conn) readLoop(ctx context.Context) error {
 		if !c.limiter.Allow() || !c.svc.limits.allow(c.ip) {
 			c.svc.metrics.rateLimited.Inc()
 			c.reply(errFrame(chat.Errorf(chat.ERateLimited, "too many frames; slow down"), f.ClientID))
-			if violations++; violations > 200 {
+			strikes, lastStrike = strikes+1, time.Now()
+			if strikes > maxStrikes {
 				// The errors already queued are written first.
 				c.enqueue(item{closing: &closing{websocket.StatusPolicyViolation, "rate limit exceeded persistently"}})
 				select {
@@ -274,7 +279,9 @@ func (c *conn) readLoop(ctx context.Context) error {
 			}
 			continue
 		}
-		violations = 0
+		if strikes > 0 && time.Since(lastStrike) > time.Second {
+			strikes = 0
+		}
 		if ferr != nil {
 			c.reply(errFrame(ferr, f.ClientID))
 			continue
@@ -543,6 +550,10 @@ func (c *conn) ping(ctx context.Context) bool {
 	}
 	return true
 }
+
+// maxStrikes is how many frames in a row the rate limits may refuse a
+// connection before it is closed.
+const maxStrikes = 200
 
 // closeSessionEnded closes a staff socket whose session ended: the account
 // was disabled, its password changed, or the session logged out.
