@@ -85,20 +85,7 @@ func (db *DB) CreateVisitor(ctx context.Context, v *chat.Visitor) error {
 
 // Visitor finds a visitor by id.
 func (db *DB) Visitor(ctx context.Context, id string) (*chat.Visitor, error) {
-	var r struct {
-		ID        string `db:"id"`
-		Name      string `db:"name"`
-		Email     string `db:"email"`
-		CreatedAt int64  `db:"created_at"`
-	}
-	err := db.x.GetContext(ctx, &r, db.rebind("SELECT id, name, email, created_at FROM visitors WHERE id = ?"), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, chat.Errorf(chat.ENotFound, "no such visitor")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get visitor: %w", err)
-	}
-	return &chat.Visitor{ID: r.ID, Name: r.Name, Email: r.Email, CreatedAt: msTime(r.CreatedAt)}, nil
+	return db.visitorWhere(ctx, "v.id = ?", id)
 }
 
 // Chat finds a chat by id.

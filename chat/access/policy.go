@@ -30,6 +30,8 @@ const (
 	ManageStaff  Action = "staff.manage"  // create and change staff accounts
 	ManageKeys   Action = "apikeys.manage"
 	ReadAudit    Action = "audit.read"
+	// VisitorSession: act on one's own visitor credential (revoke it).
+	VisitorSession Action = "visitor.session"
 )
 
 const (
@@ -57,6 +59,8 @@ var grants = map[Action][]string{
 	ManageStaff:  {admin},
 	ManageKeys:   {admin},
 	ReadAudit:    {admin},
+
+	VisitorSession: {visitor},
 }
 
 // Allow reports whether p may try a at all: unauthorized without a
