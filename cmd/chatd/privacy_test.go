@@ -960,3 +960,39 @@ func TestFloodFromOneAddress(t *testing.T) {
 		t.Errorf("another address's sign-up during the flood: %d", status)
 	}
 }
+
+// TestDailyPurgeOnOneNode: the server's built-in purge deletes a chat past
+// the retention and keeps a recent one; a second node sharing the cluster
+// does not purge again the same day.
+func TestDailyPurgeOnOneNode(t *testing.T) {
+	t.Parallel()
+	vars := clusterVars(t, "CHAT_RETENTION_DAYS", "30")
+	a, b := startNode(t, vars), startNode(t, vars)
+	agent, _ := newAgent(t, a, "Ece", []string{"general"}, 5)
+	var chats []string
+	for range 2 {
+		v, _ := newVisitor(t, a)
+		id := startChat(t, v, "general", "hello")
+		agent.expect("chat.assigned", forChat(id))
+		agent.call(map[string]any{"type": "chat.close", "chat_id": id})
+		chats = append(chats, id)
+	}
+	old := (31 * 24 * time.Hour).Milliseconds()
+	if _, err := rawDB(t, a).Exec(rebind(a, "UPDATE chats SET closed_at = closed_at - ?, last_activity_at = last_activity_at - ? WHERE id = ?"), old, old, chats[0]); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ran, res, err := a.Retention.RunOnce(ctx)
+	if err != nil || !ran || res.Chats != 1 {
+		t.Fatalf("node A's purge: ran %v, %+v, %v", ran, res, err)
+	}
+	if _, err := a.DB.Chat(ctx, chats[0]); err == nil {
+		t.Error("the chat past the retention is still there")
+	}
+	if _, err := a.DB.Chat(ctx, chats[1]); err != nil {
+		t.Errorf("the recent chat: %v", err)
+	}
+	if ran, _, err := b.Retention.RunOnce(ctx); err != nil || ran {
+		t.Fatalf("node B purged again the same day: %v %v", ran, err)
+	}
+}
