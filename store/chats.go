@@ -267,6 +267,7 @@ type transitRow struct {
 	chatRow
 	VisitorName  sql.NullString `db:"visitor_name"`
 	VisitorEmail sql.NullString `db:"visitor_email"`
+	VisitorUser  sql.NullString `db:"visitor_user_id"`
 }
 
 func (db *DB) transit(ctx context.Context, t chat.Transition, withVisitor bool) (*chat.Chat, *chat.Visitor, chat.Outcome, error) {
@@ -303,7 +304,8 @@ func (db *DB) transit(ctx context.Context, t chat.Transition, withVisitor bool) 
 	returning := chatCols
 	if withVisitor {
 		returning += ", (SELECT name FROM visitors WHERE visitors.id = chats.visitor_id) AS visitor_name" +
-			", (SELECT email FROM visitors WHERE visitors.id = chats.visitor_id) AS visitor_email"
+			", (SELECT email FROM visitors WHERE visitors.id = chats.visitor_id) AS visitor_email" +
+			", (SELECT external_id FROM visitors WHERE visitors.id = chats.visitor_id) AS visitor_user_id"
 	}
 	q := db.rebind("UPDATE chats SET " + strings.Join(set, ", ") + " WHERE id = ? AND status IN (?" + strings.Repeat(", ?", len(t.From)-1) + ") RETURNING " + returning)
 	var row transitRow
@@ -324,7 +326,7 @@ func (db *DB) transit(ctx context.Context, t chat.Transition, withVisitor bool) 
 		c := row.chat()
 		var v *chat.Visitor
 		if withVisitor {
-			v = &chat.Visitor{ID: c.VisitorID, Name: row.VisitorName.String, Email: row.VisitorEmail.String}
+			v = &chat.Visitor{ID: c.VisitorID, Name: row.VisitorName.String, Email: row.VisitorEmail.String, UserID: row.VisitorUser.String}
 		}
 		return c, v, chat.Applied, nil
 	case errors.Is(err, sql.ErrNoRows): // not in a From state: say how it is

@@ -321,8 +321,12 @@ func TestIdentityVerification(t *testing.T) {
 	if dev1["visitor_id"] != dev2["visitor_id"] || dev1["token"] == dev2["token"] {
 		t.Fatalf("two devices: %v and %v; want one visitor, two tokens", dev1, dev2)
 	}
+	agent, _ := newAgent(t, a, "Ece", []string{"general"}, 2)
 	phone, _ := dialVisitor(t, a, dev1["token"])
 	chatID := startChat(t, phone, "general", "my withdrawal is late")
+	if v, _ := agent.expect("chat.assigned", forChat(chatID))["visitor"].(map[string]any); v["user_id"] != "customer-42" || v["name"] != "Ayşe" {
+		t.Errorf("the agent sees the customer as %v", v)
+	}
 	laptop, hello := dialVisitor(t, b, dev2["token"])
 	if c, _ := hello["chat"].(map[string]any); c == nil || c["id"] != chatID {
 		t.Fatalf("the second device's hello: %v; want the open chat %s", hello, chatID)
@@ -848,9 +852,10 @@ func TestHostileQueryParameters(t *testing.T) {
 	}
 }
 
-// TestFloodFromOneAddress: sockets of one address flooding frames, and the
-// same address signing up visitors in a loop, get rate_limited while a
-// client of another address is served as before: every one of its
+// TestFloodFromOneAddress: sockets of one address flooding frames, a lone
+// socket of another flooding on its own, and the first address signing up
+// visitors in a loop, get rate_limited while a client of yet another
+// address is served as before: every one of its
 // messages is acknowledged, none refused, and its round trips stay within
 // a wide margin of what they were before the flood.
 func TestFloodFromOneAddress(t *testing.T) {
@@ -902,6 +907,8 @@ func TestFloodFromOneAddress(t *testing.T) {
 		c, _ := newClient("203.0.113.66")
 		flooders = append(flooders, c)
 	}
+	lone, _ := newClient("192.0.2.99")
+	flooders = append(flooders, lone)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, c := range flooders {
@@ -936,15 +943,20 @@ func TestFloodFromOneAddress(t *testing.T) {
 	if refused > 0 {
 		t.Errorf("%d of the calm client's messages refused during the flood", refused)
 	}
+	t.Logf("the calm client's round trip: %v before, %v during the flood", baseline, during)
 	if limit := 20*baseline + 2*time.Second; during > limit {
 		t.Errorf("the calm client's round trip went from %v to %v during the flood (limit %v)", baseline, during, limit)
 	}
+	isLimited := func(f frame) bool { return f.str("code") == "rate_limited" }
 	limited := 0
-	for _, c := range flooders {
-		limited += c.count("error", func(f frame) bool { return f.str("code") == "rate_limited" })
+	for _, c := range flooders[:3] {
+		limited += c.count("error", isLimited)
 	}
 	if limited < 100 {
 		t.Errorf("the flooding address got %d rate_limited errors", limited)
+	}
+	if n := lone.count("error", isLimited); n < 50 {
+		t.Errorf("the lone flooding socket got %d rate_limited errors", n)
 	}
 	tooMany := 0
 	for s := range signups {

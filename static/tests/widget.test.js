@@ -302,7 +302,8 @@ test('a signed-in customer is one visitor on two devices; forget me revokes this
     };
     const phone = await device();
     await fillPrechat(phone.frame, { message: 'Hello from my phone', unit: 'general' });
-    await bot.wait((f) => f.type === 'chat.assigned');
+    const as = await bot.wait((f) => f.type === 'chat.assigned');
+    assert.equal(as.visitor.user_id, 'customer-42', 'the agent sees the site\'s id of the customer');
 
     // The laptop is the same customer: it gets the chat the phone started.
     const laptop = await device();
