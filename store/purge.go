@@ -223,9 +223,10 @@ func (r *Retention) RunOnce(ctx context.Context) (bool, PurgeResult, error) {
 	return true, res, nil
 }
 
-// Run checks every `every` (a minute after start first) until ctx ends.
+// Run checks every `every` until ctx ends, the first time five minutes
+// after start (a node that is restarted does not purge on its way up).
 func (r *Retention) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTimer(time.Minute)
+	t := time.NewTimer(5 * time.Minute)
 	defer t.Stop()
 	for {
 		select {

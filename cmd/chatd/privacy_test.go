@@ -1008,3 +1008,41 @@ func TestDailyPurgeOnOneNode(t *testing.T) {
 		t.Fatalf("node B purged again the same day: %v %v", ran, err)
 	}
 }
+
+// TestPurgeCommand: `chatd purge --dry-run` says what would go and deletes
+// nothing; `chatd purge` then deletes exactly that.
+func TestPurgeCommand(t *testing.T) {
+	t.Parallel()
+	vars := clusterVars(t)
+	n := startNode(t, vars)
+	agent, _ := newAgent(t, n, "Ece", []string{"general"}, 2)
+	v, _ := newVisitor(t, n)
+	chatID := startChat(t, v, "general", "hello")
+	agent.expect("chat.assigned", forChat(chatID))
+	v.call(map[string]any{"type": "message", "chat_id": chatID, "text": "bye"})
+	agent.call(map[string]any{"type": "chat.close", "chat_id": chatID})
+	time.Sleep(20 * time.Millisecond)
+	out, err := cli(t, vars, "purge", "--dry-run", "--older-than", "10ms")
+	if err != nil || !strings.Contains(out, "would purge 1 chat(s) (2 message(s)), 0 ticket(s)") {
+		t.Fatalf("dry run: %v %q", err, out)
+	}
+	if _, err := n.DB.Chat(context.Background(), chatID); err != nil {
+		t.Fatalf("the dry run deleted the chat: %v", err)
+	}
+	out, err = cli(t, vars, "purge", "--older-than", "10ms")
+	if err != nil || !strings.Contains(out, "purged 1 chat(s) (2 message(s)), 0 ticket(s)") {
+		t.Fatalf("purge: %v %q", err, out)
+	}
+	if _, err := n.DB.Chat(context.Background(), chatID); err == nil {
+		t.Fatal("the chat is still there")
+	}
+	if out, err := cli(t, vars, "audit", "--help"); err != nil || !strings.Contains(out, "chatd audit verify") {
+		t.Errorf("audit --help: %v %q", err, out)
+	}
+	if _, err := cli(t, vars, "audit", "check"); err == nil {
+		t.Error("audit with an unknown subcommand passed")
+	}
+	if out, _ := cli(t, vars, "help"); !strings.Contains(out, "chatd audit verify") || !strings.Contains(out, "--dry-run") {
+		t.Errorf("the usage lacks the audit and purge commands: %q", out)
+	}
+}
