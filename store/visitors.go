@@ -20,7 +20,7 @@ type visitorRow struct {
 	ExternalID sql.NullString `db:"external_id"`
 }
 
-const visitorCols = "v.id, v.name, v.email, v.created_at, v.external_id"
+const visitorRowCols = "v.id, v.name, v.email, v.created_at, v.external_id"
 
 func (r visitorRow) visitor() *chat.Visitor {
 	return &chat.Visitor{ID: r.ID, Name: r.Name, Email: r.Email, CreatedAt: msTime(r.CreatedAt), UserID: r.ExternalID.String}
@@ -28,7 +28,7 @@ func (r visitorRow) visitor() *chat.Visitor {
 
 func (db *DB) visitorWhere(ctx context.Context, where string, args ...any) (*chat.Visitor, error) {
 	var r visitorRow
-	err := db.x.GetContext(ctx, &r, db.rebind("SELECT "+visitorCols+" FROM visitors v WHERE "+where), args...)
+	err := db.x.GetContext(ctx, &r, db.rebind("SELECT "+visitorRowCols+" FROM visitors v WHERE "+where), args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, chat.Errorf(chat.ENotFound, "no such visitor")
 	}
@@ -74,7 +74,7 @@ func (db *DB) VisitorToken(ctx context.Context, id string) (*chat.Visitor, time.
 		visitorRow
 		LastUsed int64 `db:"last_used_at"`
 	}
-	err := db.x.GetContext(ctx, &r, db.rebind("SELECT "+visitorCols+", t.last_used_at FROM visitor_tokens t JOIN visitors v ON v.id = t.visitor_id WHERE t.id = ?"), id)
+	err := db.x.GetContext(ctx, &r, db.rebind("SELECT "+visitorRowCols+", t.last_used_at FROM visitor_tokens t JOIN visitors v ON v.id = t.visitor_id WHERE t.id = ?"), id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, time.Time{}, chat.Errorf(chat.ENotFound, "no such visitor token")
 	}

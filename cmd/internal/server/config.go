@@ -49,6 +49,13 @@ type Config struct {
 	ConnsPerIP          int
 	PprofAddr           string
 	TrustedProxies      []*net.IPNet
+	// The lifecycle limits (0: never).
+	VisitorTimeout       time.Duration
+	IdleClose            time.Duration
+	FirstResponseTimeout time.Duration
+	// Now is the assigner's clock (tests set it; nil: time.Now). It is
+	// not read from the environment.
+	Now func() time.Time
 }
 
 // env describes one variable: its name, default and how to parse it.
@@ -86,6 +93,18 @@ func (c *Config) vars() []env {
 				return fmt.Errorf("want 0 or 1, got %q", v)
 			}
 			*p = b
+			return nil
+		}
+	}
+	// limit is a lifecycle limit: 0 turns it off; otherwise at least a
+	// second, which is how often the limits are checked.
+	limit := func(p *time.Duration) func(string) error {
+		return func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || (d > 0 && d < time.Second) {
+				return fmt.Errorf("want 0 (never) or a duration of at least 1s such as 90s or 15m, got %q", v)
+			}
+			*p = d
 			return nil
 		}
 	}
@@ -164,6 +183,9 @@ func (c *Config) vars() []env {
 		{"CHAT_IDENTITY_SECRET", "", "secret sites sign their signed-in customers' ids with (user_hash = hex HMAC-SHA256 of user_id); empty: identity claims are refused", str(&c.IdentitySecret)},
 		{"CHAT_IDENTITY_REQUIRED", "0", "1: only visitors with a valid user_id and user_hash get a token", boolean(&c.IdentityRequired)},
 		{"CHAT_MASK_NATIONAL_IDS", "1", "1 masks Turkish national id numbers (11 digits with their checksum) like card numbers and IBANs", boolean(&c.MaskNationalIDs)},
+		{"CHAT_VISITOR_TIMEOUT", "3m", "a waiting chat whose visitor has had no socket this long leaves the queue (reason visitor_left); 0: never", limit(&c.VisitorTimeout)},
+		{"CHAT_IDLE_CLOSE", "15m", "an active chat whose visitor has been gone this long, with no message of theirs unanswered, closes (reason visitor_left); 0: never", limit(&c.IdleClose)},
+		{"CHAT_FIRST_RESPONSE_TIMEOUT", "90s", "an assigned chat with no agent message this long goes to the next agent (reason no_response); 0: off", limit(&c.FirstResponseTimeout)},
 		{"CHAT_DB_WRITERS", "1", "group-commit writers per node: each stores its share of the chats' messages, one transaction at a time", num(&c.DBWriters, 1)},
 	}
 }
