@@ -39,6 +39,7 @@ func (s *Server) routes() {
 	}))
 	e.Use(s.observe())
 	e.Use(middleware.BodyLimit("64K")) // every body of the API is small JSON
+	e.Use(cleanInput)
 	e.Use(s.authenticate)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
