@@ -20,7 +20,17 @@ const (
 	AuditKeyCreated     = "apikey.created"
 	AuditChatViewed     = "chat.viewed"      // staff (not its agent) or an API key read a chat
 	AuditViewDenied     = "chat.view_denied" // ... and were refused
-	AuditVisitorRevoked = "visitor.token_revoked"
+
+	// For the records of the written channel and the customer's rights:
+	// a staff read of a ticket, a transcript or a visitor's data (and a
+	// refused one), an export and an erasure (the row keeps that it
+	// happened, never the content).
+	AuditTicketViewed     = "ticket.viewed"
+	AuditTicketViewDenied = "ticket.view_denied"
+	AuditTranscriptViewed = "transcript.viewed"
+	AuditVisitorViewed    = "visitor.viewed"
+	AuditVisitorExported  = "visitor.exported"
+	AuditVisitorErased    = "visitor.erased"
 )
 
 // Object kinds of audit rows.
