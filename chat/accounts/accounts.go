@@ -53,6 +53,7 @@ func New(store Store, auth *access.Authenticator, live Live, units []string) *AP
 func (api *API) Register(e *echo.Echo) {
 	e.POST("/api/v1/visitors", api.createVisitor)
 	e.POST("/api/v1/visitor/logout", api.visitorLogout)
+	e.GET("/api/v1/visitor/token", api.visitorToken)
 	e.POST("/api/v1/auth/login", api.login)
 	e.POST("/api/v1/auth/logout", api.logout)
 	e.GET("/api/v1/auth/me", api.me)

@@ -90,6 +90,19 @@ func (api *API) visitorLogout(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// visitorToken serves GET /api/v1/visitor/token: whether the token it comes
+// with is still good (200 with the visitor's id and how long it stays
+// valid unused), or 401. The widget asks when its socket will not open, to
+// tell a token that expired or was revoked from a network that is down.
+// Asking is a use: it moves the token's expiry.
+func (api *API) visitorToken(c echo.Context) error {
+	p, err := access.Require(c.Request().Context(), access.VisitorSession)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"visitor_id": p.VisitorID, "ttl_seconds": int64(api.auth.Config().VisitorTokenTTL.Seconds())})
+}
+
 type loginBody struct {
 	Email    string `json:"email" form:"email"`
 	Password string `json:"password" form:"password"`

@@ -285,6 +285,9 @@ func TestVisitorTokenExpiryAndRevocation(t *testing.T) {
 		if status, _ := dialStatus(t, wsURL(n, "/ws/visitor?token="+tok), nil); status != 401 {
 			t.Errorf("the revoked token opened a socket: %d", status)
 		}
+		if code := api(t, "GET", n.url+"/api/v1/visitor/token", tok, nil, nil); code != 401 {
+			t.Errorf("the revoked token is said to be valid: %d", code)
+		}
 	}
 	if code := api(t, "POST", a.url+"/api/v1/visitor/logout", tok, nil, nil); code != 401 {
 		t.Errorf("a second logout: %d", code)
@@ -604,6 +607,9 @@ func TestTokensOfTheWrongKind(t *testing.T) {
 		{"visitor token: make a key", "POST", "/api/v1/apikeys", vtok, 403},
 		{"visitor token: the audit log", "GET", "/api/v1/audit", vtok, 403},
 		{"visitor token: staff logout leaves it", "POST", "/api/v1/auth/logout", vtok, 204},
+		{"visitor token: is it valid", "GET", "/api/v1/visitor/token", vtok, 200},
+		{"staff token: is it a valid visitor token", "GET", "/api/v1/visitor/token", ece.token, 403},
+		{"forged visitor token: is it valid", "GET", "/api/v1/visitor/token", forged, 401},
 		{"staff token: visitor logout", "POST", "/api/v1/visitor/logout", ece.token, 403},
 		{"API key: visitor logout", "POST", "/api/v1/visitor/logout", key["key"], 403},
 		{"API key: who am I (staff)", "GET", "/api/v1/auth/me", key["key"], 403},

@@ -342,6 +342,36 @@ test('a signed-in customer is one visitor on two devices; forget me revokes this
   }
 });
 
+test('a token that expired unused is replaced: the widget comes back online as a new visitor', async () => {
+  const srv = await startChatd({ CHAT_VISITOR_TOKEN_TTL: '3s' });
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const bot = await new Bot(srv.url, agent).connect();
+    await waitOnline(srv.url);
+    const { context, page, frame } = await open(srv);
+    await fillPrechat(frame, { message: 'Hello', unit: 'general' });
+    await bot.wait((f) => f.type === 'chat.assigned');
+    const old = await frame.evaluate(() => localStorage.getItem('chatd.token'));
+    assert.ok(old);
+    await page.close(); // the socket closes; the token is not used again
+    await new Promise((ok) => setTimeout(ok, 4500));
+    const again = await context.newPage();
+    await again.goto(srv.url + '/');
+    const f2 = await widgetFrame(again);
+    await f2.click('[data-testid=launcher]');
+    await f2.waitForFunction((old) => { const t = localStorage.getItem('chatd.token'); return t && t !== old; }, old, { timeout: 30000 });
+    await f2.locator('[data-testid=connection][data-state=online]').waitFor({ state: 'attached', timeout: 30000 });
+    const fresh = await f2.evaluate(() => localStorage.getItem('chatd.token'));
+    assert.ok(fresh && fresh !== old, 'the expired token was replaced');
+    const check = await rest(srv.url, 'GET', '/api/v1/visitor/token', { token: old });
+    assert.equal(check.status, 401);
+    bot.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
 test('no agent online: the offline form, which degrades while the ticket API is missing', async () => {
   const srv = await startChatd();
   try {

@@ -113,8 +113,9 @@ function startSocket() {
       toParent({ type: 'unread', count: 0 });
     },
     probe: async () => {
-      // A token the server no longer knows is replaced; the chat it held is gone.
-      const res = await api('GET', '/api/v1/visitor/history', { token: token() });
+      // A token the server no longer knows (expired, revoked) is replaced;
+      // the chat it held is gone from this device.
+      const res = await api('GET', '/api/v1/visitor/token', { token: token() });
       if (res.status === 401) {
         try {
           localStorage.removeItem('chatd.token');
