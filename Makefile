@@ -4,7 +4,7 @@ GO       ?= go
 BIN      := bin/chatd
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run build test test-go test-browser bench lint vet clean
+.PHONY: run build test test-go test-browser fuzz bench lint vet clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/chatd
@@ -19,7 +19,25 @@ lint: vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-test: vet test-go test-browser
+test: vet test-go fuzz test-browser
+
+# fuzz: a short run of every fuzz target (seeded from each package's
+# testdata/fuzz), FUZZTIME each; a failing input is saved under
+# testdata/fuzz for `go test` to replay. FUZZTIME=10m for a long hunt.
+FUZZTIME ?= 3s
+FUZZ_TARGETS := \
+	./chat:FuzzMask ./chat:FuzzMaskCards \
+	./chat/access:FuzzVisitorToken \
+	./chat/live:FuzzDecodeFrame \
+	./chat/rest:FuzzLimit \
+	./chat/accounts:FuzzVisitorBody ./chat/accounts:FuzzAgentBody ./chat/accounts:FuzzLoginBody ./chat/accounts:FuzzAuditQuery
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || \
+		{ $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
+	done
 
 test-go:
 	$(GO) test -race -count=1 -timeout 15m ./...

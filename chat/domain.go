@@ -62,6 +62,9 @@ type Visitor struct {
 	Name      string    `json:"name,omitempty"`
 	Email     string    `json:"email,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// UserID is the site's own id of a signed-in customer, verified by the
+	// site's signature (identity verification); "" for anonymous visitors.
+	UserID string `json:"user_id,omitempty"`
 }
 
 // Chat is one conversation between a visitor and the support desk.
@@ -104,9 +107,12 @@ type Message struct {
 	At     time.Time `json:"at"`
 }
 
-// AuditEntry is one row of the access and change log.
+// AuditEntry is one row of the access and change log. Rows form a hash
+// chain: Seq counts them from 1 with no gaps, and Hash covers the row's
+// fields and PrevHash, the Hash of the row before it.
 type AuditEntry struct {
 	ID         string    `json:"id" db:"id"`
+	Seq        int64     `json:"seq" db:"seq"`
 	At         time.Time `json:"at" db:"-"`
 	AtMS       int64     `json:"-" db:"at"`
 	ActorKind  string    `json:"actor_kind" db:"actor_kind"`
@@ -115,10 +121,24 @@ type AuditEntry struct {
 	ObjectKind string    `json:"object_kind" db:"object_kind"`
 	ObjectID   string    `json:"object_id" db:"object_id"`
 	Detail     string    `json:"detail,omitempty" db:"detail"`
+	PrevHash   string    `json:"prev_hash" db:"prev_hash"`
+	Hash       string    `json:"hash" db:"hash"`
 }
 
 // Cursor names this row for the next page of the log.
-func (e AuditEntry) Cursor() string { return strconv.FormatInt(e.AtMS, 10) + "_" + e.ID }
+func (e AuditEntry) Cursor() string { return strconv.FormatInt(e.Seq, 10) }
+
+// AuditQuery selects rows of the audit log, newest first. Empty fields
+// select everything; Action ending in ".*" selects every action under that
+// prefix ("auth.*").
+type AuditQuery struct {
+	ActorKind, ActorID   string
+	ObjectKind, ObjectID string
+	Action               string
+	From, To             time.Time // At >= From, At < To (zero: unbounded)
+	Before               int64     // Seq < Before: the cursor of the page before (0: from the newest)
+	Limit                int
+}
 
 // ValidateAgent checks a staff record against the configured units.
 func ValidateAgent(a *Agent, units []string) error {

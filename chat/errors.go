@@ -33,6 +33,9 @@ const (
 	EPayloadTooBig   = "payload_too_large"
 	EInvalidRating   = "invalid_rating"
 	EInvalidPresence = "invalid_status"
+	EIdentity        = "identity_invalid"  // a customer id whose signature is wrong or missing
+	EIdentityNeeded  = "identity_required" // the site accepts verified customers only
+	ECSRF            = "csrf_failed"       // a cookie-authenticated change without the CSRF token or from another origin
 )
 
 // Error is an error the client should see, with a protocol code.

@@ -10,6 +10,10 @@ type Principal struct {
 	VisitorID string
 	Agent     *Agent
 	APIKey    *APIKey
+	// TokenID names the visitor token the visitor came with (one per
+	// device): revoking it ends that credential, and the sockets opened
+	// with it, alone.
+	TokenID string
 }
 
 // Principal kinds, as the audit log names actors.

@@ -34,13 +34,15 @@ func CheckText(text string, maxBytes int) (string, error) {
 }
 
 // CheckVisitor validates the name and email a visitor gives about
-// themselves (both optional) and returns them trimmed.
+// themselves (both optional) and returns them trimmed and masked (a card
+// number or an id typed into the name field is hidden like one in a
+// message).
 func CheckVisitor(name, email string) (string, string, error) {
 	name, email = strings.TrimSpace(name), strings.TrimSpace(email)
-	if len(name) > 100 || len(email) > 254 || (email != "" && !strings.Contains(email, "@")) {
+	if len(name) > 100 || len(email) > 254 || (email != "" && !strings.Contains(email, "@")) || !utf8.ValidString(name) || !utf8.ValidString(email) {
 		return "", "", Errorf(EInvalid, "name or email is not valid")
 	}
-	return name, email, nil
+	return Mask(name), Mask(email), nil
 }
 
 // ErrNUL refuses text with a NUL character: PostgreSQL cannot store one,

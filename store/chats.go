@@ -85,20 +85,7 @@ func (db *DB) CreateVisitor(ctx context.Context, v *chat.Visitor) error {
 
 // Visitor finds a visitor by id.
 func (db *DB) Visitor(ctx context.Context, id string) (*chat.Visitor, error) {
-	var r struct {
-		ID        string `db:"id"`
-		Name      string `db:"name"`
-		Email     string `db:"email"`
-		CreatedAt int64  `db:"created_at"`
-	}
-	err := db.x.GetContext(ctx, &r, db.rebind("SELECT id, name, email, created_at FROM visitors WHERE id = ?"), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, chat.Errorf(chat.ENotFound, "no such visitor")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get visitor: %w", err)
-	}
-	return &chat.Visitor{ID: r.ID, Name: r.Name, Email: r.Email, CreatedAt: msTime(r.CreatedAt)}, nil
+	return db.visitorWhere(ctx, "v.id = ?", id)
 }
 
 // Chat finds a chat by id.
@@ -280,6 +267,7 @@ type transitRow struct {
 	chatRow
 	VisitorName  sql.NullString `db:"visitor_name"`
 	VisitorEmail sql.NullString `db:"visitor_email"`
+	VisitorUser  sql.NullString `db:"visitor_user_id"`
 }
 
 func (db *DB) transit(ctx context.Context, t chat.Transition, withVisitor bool) (*chat.Chat, *chat.Visitor, chat.Outcome, error) {
@@ -315,7 +303,8 @@ func (db *DB) transit(ctx context.Context, t chat.Transition, withVisitor bool) 
 	}
 	update := "UPDATE chats SET " + strings.Join(set, ", ") + " WHERE id = ? AND status IN (?" + strings.Repeat(", ?", len(t.From)-1) + ")"
 	visitorCols := ", (SELECT name FROM visitors WHERE visitors.id = c.visitor_id) AS visitor_name" +
-		", (SELECT email FROM visitors WHERE visitors.id = c.visitor_id) AS visitor_email"
+		", (SELECT email FROM visitors WHERE visitors.id = c.visitor_id) AS visitor_email" +
+		", (SELECT external_id FROM visitors WHERE visitors.id = c.visitor_id) AS visitor_user_id"
 	var q string
 	var recArgs []any
 	inline := db.engine == Postgres && len(t.Records) > 0
@@ -363,7 +352,7 @@ func (db *DB) transit(ctx context.Context, t chat.Transition, withVisitor bool) 
 		c := row.chat()
 		var v *chat.Visitor
 		if withVisitor {
-			v = &chat.Visitor{ID: c.VisitorID, Name: row.VisitorName.String, Email: row.VisitorEmail.String}
+			v = &chat.Visitor{ID: c.VisitorID, Name: row.VisitorName.String, Email: row.VisitorEmail.String, UserID: row.VisitorUser.String}
 		}
 		return c, v, chat.Applied, nil
 	case errors.Is(err, sql.ErrNoRows): // not in a From state: say how it is

@@ -118,7 +118,7 @@ func TestPurgeDeletesOnlyWhatIsPast(t *testing.T) {
 	_, newClosed := newChat(t, db)
 	finish(newClosed)
 
-	res, err := db.Purge(ctx, cutoff)
+	res, err := db.Purge(ctx, store.PurgePlan{Cutoff: cutoff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestPurgeDeletesOnlyWhatIsPast(t *testing.T) {
 	if n, err := db.CountTickets(ctx); err != nil || n != 1 {
 		t.Errorf("tickets after purge: %d %v; want the open one (%s)", n, err, esc.TicketID)
 	}
-	log, err := db.AuditLog(ctx, 10, "")
+	log, err := db.AuditLog(ctx, chat.AuditQuery{Limit: 10})
 	if err != nil || len(log) != 1 || log[0].Action != "purge" || !strings.Contains(log[0].Detail, "chats=2") {
 		t.Fatalf("audit: %+v %v", log, err)
 	}

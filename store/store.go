@@ -210,6 +210,10 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 			applied++
 		}
 	}
+	// Audit rows written before the log was a hash chain join it.
+	if err := db.sealAudit(ctx); err != nil {
+		return applied, fmt.Errorf("migrate: %w", err)
+	}
 	return applied, nil
 }
 

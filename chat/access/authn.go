@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -19,7 +20,8 @@ const SessionCookie = "chatd_session"
 
 // Store is what the Authenticator reads and writes of credentials.
 type Store interface {
-	Visitor(ctx context.Context, id string) (*chat.Visitor, error)
+	AuditStore
+	VisitorTokens
 	AgentByEmail(ctx context.Context, email string) (*chat.Agent, error)
 	SessionAgent(ctx context.Context, token string) (*chat.Agent, error)
 	CreateSession(ctx context.Context, agentID string, ttl time.Duration) (string, error)
@@ -32,6 +34,17 @@ type Config struct {
 	Prefix     string        // Redis key prefix, default "{chatd}:"
 	LoginLimit int           // failed logins per address and email in 15 minutes, default 10
 	SessionTTL time.Duration // staff login lifetime, default 30 days
+	// VisitorTokenTTL is how long an unused visitor token stays valid,
+	// default 90 days; each use moves its end.
+	VisitorTokenTTL time.Duration
+	// IdentitySecret (CHAT_IDENTITY_SECRET) verifies the ids sites sign
+	// for their logged-in customers; IdentityRequired refuses visitors
+	// without one.
+	IdentitySecret   []byte
+	IdentityRequired bool
+	// TrustedProxies are the peers whose X-Forwarded-Proto is believed
+	// when deciding whether a request came over TLS.
+	TrustedProxies []*net.IPNet
 }
 
 // Authenticator turns credentials into principals and staff passwords into
@@ -42,6 +55,7 @@ type Authenticator struct {
 	rdb    redis.UniversalClient
 	signer *Signer
 	pw     *passwords
+	audit  *Auditor
 	log    *slog.Logger
 }
 
@@ -57,8 +71,14 @@ func New(cfg Config, store Store, rdb redis.UniversalClient, signer *Signer, log
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 30 * 24 * time.Hour
 	}
-	return &Authenticator{cfg: cfg, store: store, rdb: rdb, signer: signer, pw: newPasswords(), log: log}
+	if cfg.VisitorTokenTTL <= 0 {
+		cfg.VisitorTokenTTL = 90 * 24 * time.Hour
+	}
+	return &Authenticator{cfg: cfg, store: store, rdb: rdb, signer: signer, pw: newPasswords(), audit: NewAuditor(store), log: log}
 }
+
+// Config returns the configuration in use, defaults filled in.
+func (a *Authenticator) Config() Config { return a.cfg }
 
 // Signer makes visitor tokens.
 func (a *Authenticator) Signer() *Signer { return a.signer }
@@ -70,28 +90,36 @@ func (a *Authenticator) SessionTTL() time.Duration { return a.cfg.SessionTTL }
 // console's session cookie. Only WebSocket upgrades (a browser cannot set
 // their headers) also look at ?token=.
 func Token(r *http.Request, query bool) string {
+	t, _ := Credential(r, query)
+	return t
+}
+
+// Credential is Token, also saying whether the token came from the
+// session cookie: the one credential a browser attaches by itself, so the
+// one a change must prove was meant (CheckCSRF).
+func Credential(r *http.Request, query bool) (token string, cookie bool) {
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		return strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
+		return strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")), false
 	}
 	if query {
 		if t := r.URL.Query().Get("token"); t != "" {
-			return t
+			return t, false
 		}
 	}
 	if ck, err := r.Cookie(SessionCookie); err == nil {
-		return ck.Value
+		return ck.Value, true
 	}
-	return ""
+	return "", false
 }
 
-// Principal returns who holds token: a visitor ("v1." tokens), an
+// Principal returns who holds token: a visitor ("v2." tokens), an
 // integrator ("ck_" API keys) or staff (session tokens). An empty token is
 // nobody, without an error.
 func (a *Authenticator) Principal(ctx context.Context, token string) (chat.Principal, error) {
 	switch {
 	case token == "":
 		return chat.Principal{}, nil
-	case strings.HasPrefix(token, "v1."):
+	case IsVisitorToken(token):
 		p, _, err := a.Visitor(ctx, token)
 		return p, err
 	case strings.HasPrefix(token, "ck_"):
@@ -102,22 +130,6 @@ func (a *Authenticator) Principal(ctx context.Context, token string) (chat.Princ
 		return chat.Principal{APIKey: k}, nil
 	}
 	return a.Staff(ctx, token)
-}
-
-// Visitor checks a visitor token and returns the visitor it names.
-func (a *Authenticator) Visitor(ctx context.Context, token string) (chat.Principal, *chat.Visitor, error) {
-	id, err := a.signer.Visitor(token)
-	if err != nil {
-		return chat.Principal{}, nil, err
-	}
-	v, err := a.store.Visitor(ctx, id)
-	if chat.ErrorCode(err) == chat.ENotFound {
-		return chat.Principal{}, nil, chat.Errorf(chat.EUnauthorized, "unknown visitor")
-	}
-	if err != nil {
-		return chat.Principal{}, nil, err
-	}
-	return chat.Principal{VisitorID: v.ID}, v, nil
 }
 
 // Staff returns the staff member holding a live session token.
@@ -151,6 +163,9 @@ func (a *Authenticator) Login(ctx context.Context, ip, email, password string) (
 		return "", nil, fmt.Errorf("login throttle: %w", err)
 	}
 	if n.Val() > int64(a.cfg.LoginLimit) {
+		if n.Val() == int64(a.cfg.LoginLimit)+1 { // once a window, not once a request
+			a.auditFailure(ctx, ip, AuditLoginThrottled, nil)
+		}
 		return "", nil, chat.Errorf(chat.ETooManyLogins, "too many failed logins; try again in 15 minutes")
 	}
 	ag, err := a.store.AgentByEmail(ctx, email)
@@ -166,6 +181,7 @@ func (a *Authenticator) Login(ctx context.Context, ip, email, password string) (
 		return "", nil, err
 	}
 	if !ok || ag.Disabled {
+		a.auditFailure(ctx, ip, AuditLoginFailed, ag)
 		return "", nil, chat.Errorf(chat.EUnauthorized, "wrong email or password")
 	}
 	if err := a.rdb.Decr(ctx, key).Err(); err != nil {
@@ -175,15 +191,48 @@ func (a *Authenticator) Login(ctx context.Context, ip, email, password string) (
 	if err != nil {
 		return "", nil, err
 	}
+	// A login the audit log does not hold does not happen.
+	if err := a.audit.Record(ctx, chat.Principal{Agent: ag}, AuditLogin, ObjectAgent, ag.ID, "ip="+ip); err != nil {
+		_ = a.store.DeleteSession(context.WithoutCancel(ctx), tok)
+		return "", nil, err
+	}
 	return tok, ag, nil
+}
+
+// auditFailure records a refused login: the actor is the address; the
+// object the account, when the email names one. What was typed as the
+// email of an unknown account is not kept (it may be a password typed in
+// the wrong field). A failure to record it is logged: the answer is a
+// refusal either way.
+func (a *Authenticator) auditFailure(ctx context.Context, ip, action string, ag *chat.Agent) {
+	id, detail := "", "unknown account"
+	if ag != nil {
+		id, detail = ag.ID, "wrong password"
+		if ag.Disabled {
+			detail = "account disabled"
+		}
+	}
+	if action == AuditLoginThrottled {
+		detail = "too many failed logins for one email from this address"
+	}
+	if err := a.audit.RecordAnonymous(context.WithoutCancel(ctx), ip, action, ObjectAgent, id, detail); err != nil {
+		a.log.Error("audit login failure", "err", err)
+	}
 }
 
 // Logout ends the session token names; any other token is left alone.
 func (a *Authenticator) Logout(ctx context.Context, token string) error {
-	if token == "" || strings.HasPrefix(token, "v1.") || strings.HasPrefix(token, "ck_") {
+	if token == "" || IsVisitorToken(token) || strings.HasPrefix(token, "ck_") {
 		return nil
 	}
-	return a.store.DeleteSession(ctx, token)
+	p, err := a.Staff(ctx, token)
+	if err != nil {
+		return nil // nothing live to end
+	}
+	if err := a.store.DeleteSession(ctx, token); err != nil {
+		return err
+	}
+	return a.audit.Record(ctx, p, AuditLogout, ObjectAgent, p.Agent.ID, "")
 }
 
 // loginKey names the count of login attempts from this address for this

@@ -12,6 +12,16 @@
 // units it is limited to. Whatever a principal may not see is answered as
 // not found, so ids cannot be probed.
 //
+// Credentials: a visitor token is signed (a forged one costs no lookup)
+// and names a stored token of one device, which expires when unused for
+// the token TTL and can be revoked; a site can vouch for its signed-in
+// customers with an HMAC of their id (identity verification), which makes
+// them one visitor on every device. The console's session cookie is
+// HttpOnly, SameSite and Secure over TLS, and every change made with it
+// must pass CheckCSRF (chatd's own origin and the session's CSRF token).
+// Every login, failed login and refused look is written to the audit log
+// (Auditor), whose rows the store chains.
+//
 // It knows nothing of sockets or of the web framework: the live-chat
 // package, the ticket API and the store all use it.
 package access

@@ -33,6 +33,8 @@ const (
 	ManageStaff  Action = "staff.manage"  // create and change staff accounts
 	ManageKeys   Action = "apikeys.manage"
 	ReadAudit    Action = "audit.read"
+	// VisitorSession: act on one's own visitor credential (revoke it).
+	VisitorSession Action = "visitor.session"
 )
 
 const (
@@ -62,6 +64,8 @@ var grants = map[Action][]string{
 	ManageStaff:     {admin},
 	ManageKeys:      {admin},
 	ReadAudit:       {admin},
+
+	VisitorSession: {visitor},
 }
 
 // Allow reports whether p may try a at all: unauthorized without a

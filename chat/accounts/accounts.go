@@ -15,6 +15,7 @@ import (
 
 // Store is the durable state behind visitors, staff accounts and keys.
 type Store interface {
+	SignInStore
 	CreateVisitor(ctx context.Context, v *chat.Visitor) error
 	Agent(ctx context.Context, id string) (*chat.Agent, error)
 	Agents(ctx context.Context) ([]*chat.Agent, error)
@@ -22,7 +23,6 @@ type Store interface {
 	UpdateAgent(ctx context.Context, a *chat.Agent) error
 	DeleteAgentSessions(ctx context.Context, agentID string) error
 	CreateAPIKey(ctx context.Context, name string) (id, key string, err error)
-	AuditLog(ctx context.Context, limit int, cursor string) ([]chat.AuditEntry, error)
 }
 
 // Live is what live chat must hear of account changes and visitor
@@ -30,6 +30,9 @@ type Store interface {
 type Live interface {
 	AgentChanged(ctx context.Context, before, after *chat.Agent) error
 	AllowIP(ip string) bool
+	// KickVisitorToken closes, on every node, the sockets opened with a
+	// visitor token that was just revoked.
+	KickVisitorToken(ctx context.Context, visitorID, tokenID string) error
 }
 
 // API serves the account routes.
@@ -49,6 +52,8 @@ func New(store Store, auth *access.Authenticator, live Live, units []string) *AP
 // its context (access.WithPrincipal).
 func (api *API) Register(e *echo.Echo) {
 	e.POST("/api/v1/visitors", api.createVisitor)
+	e.POST("/api/v1/visitor/logout", api.visitorLogout)
+	e.GET("/api/v1/visitor/token", api.visitorToken)
 	e.POST("/api/v1/auth/login", api.login)
 	e.POST("/api/v1/auth/logout", api.logout)
 	e.GET("/api/v1/auth/me", api.me)
@@ -57,65 +62,6 @@ func (api *API) Register(e *echo.Echo) {
 	e.PATCH("/api/v1/agents/:id", api.updateAgent)
 	e.POST("/api/v1/apikeys", api.createAPIKey)
 	e.GET("/api/v1/audit", api.auditLog)
-}
-
-// createVisitor serves POST /api/v1/visitors: a visitor and their token.
-func (api *API) createVisitor(c echo.Context) error {
-	var body struct {
-		Name  string `json:"name"`
-		Email string `json:"email"`
-	}
-	if c.Request().ContentLength != 0 {
-		if err := rest.Bind(c, &body); err != nil {
-			return err
-		}
-	}
-	name, email, err := chat.CheckVisitor(body.Name, body.Email)
-	if err != nil {
-		return err
-	}
-	if !api.live.AllowIP(c.RealIP()) {
-		return chat.Errorf(chat.ERateLimited, "too many requests")
-	}
-	v := &chat.Visitor{Name: name, Email: email}
-	if err := api.store.CreateVisitor(c.Request().Context(), v); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, map[string]string{"visitor_id": v.ID, "token": api.auth.Signer().VisitorToken(v.ID)})
-}
-
-func (api *API) login(c echo.Context) error {
-	var body struct {
-		Email    string `json:"email" form:"email"`
-		Password string `json:"password" form:"password"`
-	}
-	if err := rest.Bind(c, &body); err != nil {
-		return err
-	}
-	tok, a, err := api.auth.Login(c.Request().Context(), c.RealIP(), body.Email, body.Password)
-	if err != nil {
-		return err
-	}
-	ttl := api.auth.SessionTTL()
-	c.SetCookie(&http.Cookie{Name: access.SessionCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: c.Scheme() == "https", MaxAge: int(ttl.Seconds())})
-	return c.JSON(http.StatusOK, map[string]any{"token": tok, "agent": a})
-}
-
-func (api *API) logout(c echo.Context) error {
-	if err := api.auth.Logout(c.Request().Context(), access.Token(c.Request(), false)); err != nil {
-		return err
-	}
-	c.SetCookie(&http.Cookie{Name: access.SessionCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1})
-	return c.NoContent(http.StatusNoContent)
-}
-
-func (api *API) me(c echo.Context) error {
-	p, err := access.Require(c.Request().Context(), access.StaffSession)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, p.Agent)
 }
 
 type agentBody struct {
@@ -179,6 +125,9 @@ func (api *API) createAgent(c echo.Context) error {
 	if err := api.store.CreateAgent(c.Request().Context(), a); err != nil {
 		return err
 	}
+	if err := auditAgentCreated(c.Request().Context(), api.store, a); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusCreated, a)
 }
 
@@ -239,6 +188,9 @@ func ChangeAgent(ctx context.Context, store Store, live Live, before, after *cha
 			return err
 		}
 	}
+	if err := auditAgentChanged(ctx, store, before, after); err != nil {
+		return err
+	}
 	if live == nil {
 		return nil
 	}
@@ -265,30 +217,8 @@ func (api *API) createAPIKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := auditKeyCreated(c.Request().Context(), api.store, id, name); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusCreated, map[string]string{"id": id, "key": key, "name": name})
-}
-
-// auditLog serves GET /api/v1/audit (admin): the access and change log,
-// newest first, limit rows (default 100, at most 1000) a page.
-func (api *API) auditLog(c echo.Context) error {
-	ctx := c.Request().Context()
-	if _, err := access.Require(ctx, access.ReadAudit); err != nil {
-		return err
-	}
-	limit, err := rest.Limit(c, 100, 1000)
-	if err != nil {
-		return err
-	}
-	rows, err := api.store.AuditLog(ctx, limit, c.QueryParam("cursor"))
-	if err != nil {
-		return err
-	}
-	next := ""
-	if len(rows) == limit {
-		next = rows[len(rows)-1].Cursor()
-	}
-	if rows == nil {
-		rows = []chat.AuditEntry{}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"items": rows, "next_cursor": next})
 }

@@ -364,6 +364,9 @@ func (c *conn) process(ctx context.Context, it item) error {
 func (c *conn) envelope(ctx context.Context, e *envelope) error {
 	switch e.Kind {
 	case evKick:
+		if e.Token != "" && e.Token != c.who.TokenID {
+			return nil // another device's token of the visitor
+		}
 		c.close(closeSessionEnded, "session ended")
 		return nil
 	case evJoin:

@@ -173,6 +173,7 @@ func (s *Service) resume(ctx context.Context, c *conn, f *inFrame) error {
 	}
 	ch, err := s.chatFor(ctx, c.who, f.ChatID, access.ReadChat)
 	if err != nil {
+		s.auditDenied(ctx, c.who, f.ChatID, err)
 		return err
 	}
 	if f.AfterSeq > ch.LastSeq || (f.AfterNote != nil && *f.AfterNote > ch.LastNote) {
@@ -180,7 +181,7 @@ func (s *Service) resume(ctx context.Context, c *conn, f *inFrame) error {
 	}
 	// A supervisor's or admin's look into a chat not theirs is on the record.
 	if access.Audited(c.who, ch) && !c.follows(ch.ID) {
-		if err := s.audit.Record(ctx, c.who, "chat.viewed", "chat", ch.ID, "resume from seq "+strconv.FormatInt(f.AfterSeq, 10)); err != nil {
+		if err := s.audit.Record(ctx, c.who, access.AuditChatViewed, access.ObjectChat, ch.ID, "resume from seq "+strconv.FormatInt(f.AfterSeq, 10)); err != nil {
 			return err
 		}
 	}

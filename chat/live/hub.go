@@ -36,6 +36,7 @@ type envelope struct {
 	Unit  string `json:"u,omitempty"`  // evQueue: the unit; on a chat's channel: the chat's unit from this frame on (chat.transferred)
 	Skip  string `json:"x,omitempty"`  // not for this principal's own connections (typing, read)
 	Agent string `json:"a,omitempty"`  // chat.assigned: to whom, so a connection announces it once
+	Token string `json:"t,omitempty"`  // evKick on a visitor's channel: only the sockets opened with this token
 	// First is a new chat's first message, on the join envelopes chat.start
 	// sends: a tab joining while it is still the only one need not read it
 	// back from the store.

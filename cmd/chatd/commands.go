@@ -135,6 +135,7 @@ func cmdAgents(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer db.Close()
+	ctx = access.AsSystem(ctx, "cli")
 	switch sub {
 	case "create":
 		a := &chat.Agent{Email: *email, Name: *name, Role: *role, Units: server.SplitList(*units), MaxChats: *maxChats}
@@ -145,6 +146,9 @@ func cmdAgents(ctx context.Context, args []string, getenv func(string) string, s
 			return err
 		}
 		if err := db.CreateAgent(ctx, a); err != nil {
+			return err
+		}
+		if err := accounts.AgentCreated(ctx, db, a); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "created %s %s (%s) id=%s units=%s max_chats=%d\n", a.Role, a.Email, a.Name, a.ID, strings.Join(a.Units, ","), a.MaxChats)
@@ -218,8 +222,12 @@ func cmdAPIKeys(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer db.Close()
+	ctx = access.AsSystem(ctx, "cli")
 	id, key, err := db.CreateAPIKey(ctx, *name)
 	if err != nil {
+		return err
+	}
+	if err := accounts.KeyCreated(ctx, db, id, *name); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "id:  %s\nkey: %s\n(the key is shown only now; it is stored hashed)\n", id, key)
@@ -227,25 +235,72 @@ func cmdAPIKeys(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 func cmdPurge(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("purge", "chatd purge [--older-than 72h]", stderr)
+	fs := newFlags("purge", "chatd purge [--dry-run] [--older-than 72h]", stderr)
 	older := fs.Duration("older-than", 0, "delete what has been inactive this long (default: CHAT_RETENTION_DAYS)")
+	dry := fs.Bool("dry-run", false, "say what would be deleted, delete nothing")
 	cfg, err := server.LoadConfig(getenv, fs, args)
 	if err != nil {
 		return err
-	}
-	age := *older
-	if age <= 0 {
-		age = time.Duration(cfg.RetentionDays) * 24 * time.Hour
 	}
 	db, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	res, err := db.Purge(ctx, time.Now().Add(-age))
+	ret := &store.Retention{Days: cfg.RetentionDays, AuditDays: cfg.AuditRetentionDays, TokenTTL: cfg.VisitorTokenTTL}
+	at := time.Now()
+	plan := ret.Plan(at)
+	if *older > 0 {
+		plan.Cutoff = at.Add(-*older)
+	}
+	plan.DryRun, plan.By = *dry, "cli"
+	res, err := db.Purge(ctx, plan)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "purged %d chat(s) and %d ticket(s) inactive since before %s\n", res.Chats, res.Tickets, time.Now().Add(-age).UTC().Format(time.RFC3339))
+	verb := "purged"
+	if *dry {
+		verb = "would purge"
+	}
+	fmt.Fprintf(stdout, "%s %s\n  records inactive since before %s, audit rows written before %s\n", verb, res,
+		plan.Cutoff.UTC().Format(time.RFC3339), plan.AuditCutoff.UTC().Format(time.RFC3339))
+	return nil
+}
+
+const auditUsage = "chatd audit verify"
+
+// cmdAudit serves `chatd audit verify`: it walks the audit log's hash chain
+// and fails, naming the row, at the first one altered or missing.
+func cmdAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		fs := newFlags("audit", auditUsage, stderr)
+		fs.Usage()
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return errors.New("audit: want verify")
+	}
+	fs := newFlags("audit verify", auditUsage, stderr)
+	cfg, err := server.LoadConfig(getenv, fs, args[1:])
+	if err != nil {
+		return err
+	}
+	db, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rep, err := db.VerifyAudit(ctx)
+	if err != nil {
+		return err
+	}
+	if rep.Problem != nil {
+		return fmt.Errorf("audit verify: %w", rep.Problem)
+	}
+	if rep.Rows == 0 {
+		fmt.Fprintln(stdout, "audit log verified: no rows")
+		return nil
+	}
+	fmt.Fprintf(stdout, "audit log verified: %d row(s), %d to %d; head %s\n", rep.Rows, rep.First, rep.Last, rep.Head)
 	return nil
 }

@@ -35,7 +35,8 @@ Usage:
   chatd migrate                  apply database migrations and exit
   chatd agents create|list|disable  manage staff accounts
   chatd apikeys create --name N  make an integrator API key (shown once)
-  chatd purge [--older-than D]   delete records past the retention time
+  chatd purge [--dry-run] [--older-than D]  delete records past the retention time
+  chatd audit verify             check the audit log's hash chain
 
 Run 'chatd COMMAND --help' for a command's flags and the environment.
 `
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdAPIKeys(ctx, args, getenv, stdout, stderr)
 	case "purge":
 		return cmdPurge(ctx, args, getenv, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, mainUsage)
 		return nil

@@ -178,7 +178,7 @@ func TestAuditLogForAdmins(t *testing.T) {
 	var page struct {
 		Items []map[string]any
 	}
-	if code := api(t, "GET", n.url+"/api/v1/audit?limit=10", admin, nil, &page); code != 200 || len(page.Items) != 1 || page.Items[0]["action"] != "purge" {
+	if code := api(t, "GET", n.url+"/api/v1/audit?limit=10&action=purge", admin, nil, &page); code != 200 || len(page.Items) != 1 || page.Items[0]["actor_id"] != "cli" {
 		t.Fatalf("audit: %d %+v", code, page)
 	}
 	agent := createStaff(t, n, "Ece", "supervisor", []string{"general"}, 2)

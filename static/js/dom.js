@@ -130,12 +130,24 @@ export function beep() {
   }
 }
 
+// csrfToken is the console's CSRF token, which the server keeps in the
+// chatd_csrf cookie (readable by this page's script, not by other sites).
+function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)chatd_csrf=([^;]*)/);
+  return m ? decodeURIComponent(m[1]) : '';
+}
+
 // api calls chatd's REST API and returns {status, body}; a network failure
-// is status 0.
+// is status 0. A change made with the session cookie (no token given)
+// carries the CSRF token in X-CSRF-Token, as the server requires.
 export async function api(method, path, { token, body, base = '' } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
+  else if (method !== 'GET' && method !== 'HEAD') {
+    const csrf = csrfToken();
+    if (csrf) headers['X-CSRF-Token'] = csrf;
+  }
   try {
     const res = await fetch(base + path, {
       method,

@@ -280,6 +280,98 @@ test('a hostile host page on another origin cannot break the widget or read its 
   }
 });
 
+test('a signed-in customer is one visitor on two devices; forget me revokes this device\'s token on the server', async () => {
+  const secret = 'site-secret-0123456789';
+  const { createHmac } = await import('node:crypto');
+  const hash = createHmac('sha256', secret).update('customer-42').digest('hex');
+  const host = await hostServer((req) => `<!doctype html><html><head><title>Shop</title></head><body><p>My account</p>
+<script src="${decodeURIComponent(new URL(req.url, 'http://x').searchParams.get('chatd') || '')}/widget.js" data-user-id="customer-42" data-user-hash="${hash}" async></script></body></html>`);
+  const srv = await startChatd({ CHAT_ALLOWED_ORIGINS: host.url, CHAT_IDENTITY_SECRET: secret });
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const bot = await new Bot(srv.url, agent).connect();
+    await waitOnline(srv.url);
+    const device = async () => {
+      const context = await browser.newContext({ viewport: PHONE });
+      const page = await context.newPage();
+      const errors = watch(page);
+      const tokens = [];
+      page.on('websocket', (ws) => tokens.push(new URL(ws.url()).searchParams.get('token')));
+      await page.goto(`${host.url}/?chatd=${encodeURIComponent(srv.url)}`);
+      return { context, page, errors, tokens, frame: await widgetFrame(page) };
+    };
+    const phone = await device();
+    await fillPrechat(phone.frame, { message: 'Hello from my phone', unit: 'general' });
+    const as = await bot.wait((f) => f.type === 'chat.assigned');
+    assert.equal(as.visitor.user_id, 'customer-42', 'the agent sees the site\'s id of the customer');
+
+    // The laptop is the same customer: it gets the chat the phone started.
+    const laptop = await device();
+    await laptop.frame.click('[data-testid=launcher]');
+    await laptop.frame.locator('[data-testid=message][data-seq="1"]', { hasText: 'Hello from my phone' }).waitFor();
+    assert.notEqual(laptop.tokens[0], phone.tokens[0], 'each device has its own token');
+
+    // Forget me on the phone: its token stops working on the server; the
+    // laptop's goes on.
+    const { default: WebSocket } = await import('ws');
+    const opens = (tok) => new Promise((ok) => {
+      const ws = new WebSocket(`${srv.url.replace('http', 'ws')}/ws/visitor?token=${encodeURIComponent(tok)}`);
+      ws.on('open', () => { ws.close(); ok(true); });
+      ws.on('unexpected-response', () => ok(false));
+      ws.on('error', () => ok(false));
+    });
+    assert.equal(await opens(phone.tokens[0]), true);
+    phone.page.on('dialog', (d) => d.accept());
+    await phone.frame.click('header .hbtn[aria-haspopup]');
+    await phone.frame.click('.menu-item:last-child');
+    await phone.frame.locator('[data-testid=prechat-submit]').waitFor();
+    for (let i = 0; i < 50 && (await opens(phone.tokens[0])); i++) await new Promise((ok) => setTimeout(ok, 100));
+    assert.equal(await opens(phone.tokens[0]), false, 'the forgotten token still opens a socket');
+    assert.equal(await opens(laptop.tokens[0]), true, 'the other device was signed out too');
+    await laptop.frame.fill('[data-testid=composer]', 'Still here on the laptop');
+    await laptop.frame.press('[data-testid=composer]', 'Enter');
+    await bot.wait((f) => f.type === 'message' && f.text === 'Still here on the laptop');
+    assert.deepEqual(phone.errors, []);
+    assert.deepEqual(laptop.errors, []);
+    bot.close();
+    await phone.context.close();
+    await laptop.context.close();
+  } finally {
+    await srv.stop();
+    await host.close();
+  }
+});
+
+test('a token that expired unused is replaced: the widget comes back online as a new visitor', async () => {
+  const srv = await startChatd({ CHAT_VISITOR_TOKEN_TTL: '3s' });
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const bot = await new Bot(srv.url, agent).connect();
+    await waitOnline(srv.url);
+    const { context, page, frame } = await open(srv);
+    await fillPrechat(frame, { message: 'Hello', unit: 'general' });
+    await bot.wait((f) => f.type === 'chat.assigned');
+    const old = await frame.evaluate(() => localStorage.getItem('chatd.token'));
+    assert.ok(old);
+    await page.close(); // the socket closes; the token is not used again
+    await new Promise((ok) => setTimeout(ok, 4500));
+    const again = await context.newPage();
+    await again.goto(srv.url + '/');
+    const f2 = await widgetFrame(again);
+    await f2.click('[data-testid=launcher]');
+    await f2.waitForFunction((old) => { const t = localStorage.getItem('chatd.token'); return t && t !== old; }, old, { timeout: 30000 });
+    await f2.locator('[data-testid=connection][data-state=online]').waitFor({ state: 'attached', timeout: 30000 });
+    const fresh = await f2.evaluate(() => localStorage.getItem('chatd.token'));
+    assert.ok(fresh && fresh !== old, 'the expired token was replaced');
+    const check = await rest(srv.url, 'GET', '/api/v1/visitor/token', { token: old });
+    assert.equal(check.status, 401);
+    bot.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
 test('no agent online: the offline form, which degrades while the ticket API is missing', async () => {
   const srv = await startChatd();
   try {

@@ -39,6 +39,11 @@ type Config struct {
 	RequestTimeout      time.Duration
 	DBWriters           int
 	SessionTTL          time.Duration
+	AuditRetentionDays  int
+	VisitorTokenTTL     time.Duration
+	IdentitySecret      string
+	IdentityRequired    bool
+	MaskNationalIDs     bool
 	RateConn            int
 	RateIP              int
 	ConnsPerIP          int
@@ -78,6 +83,16 @@ func (c *Config) vars() []env {
 				return fmt.Errorf("want a duration such as 30s, got %q", v)
 			}
 			*p = d
+			return nil
+		}
+	}
+	boolean := func(p *bool) func(string) error {
+		return func(v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want 0 or 1, got %q", v)
+			}
+			*p = b
 			return nil
 		}
 	}
@@ -163,6 +178,11 @@ func (c *Config) vars() []env {
 		}},
 		{"CHAT_PPROF_ADDR", "", "address for Go's profiler (net/http/pprof), e.g. 127.0.0.1:6060; empty: off", str(&c.PprofAddr)},
 		{"CHAT_SESSION_TTL", "720h", "how long a staff login lasts", dur(&c.SessionTTL)},
+		{"CHAT_AUDIT_RETENTION_DAYS", "730", "days audit rows are kept (longer than the records they speak of)", num(&c.AuditRetentionDays, 1)},
+		{"CHAT_VISITOR_TOKEN_TTL", "2160h", "how long an unused visitor token stays valid (each use extends it)", dur(&c.VisitorTokenTTL)},
+		{"CHAT_IDENTITY_SECRET", "", "secret sites sign their signed-in customers' ids with (user_hash = hex HMAC-SHA256 of user_id); empty: identity claims are refused", str(&c.IdentitySecret)},
+		{"CHAT_IDENTITY_REQUIRED", "0", "1: only visitors with a valid user_id and user_hash get a token", boolean(&c.IdentityRequired)},
+		{"CHAT_MASK_NATIONAL_IDS", "1", "1 masks Turkish national id numbers (11 digits with their checksum) like card numbers and IBANs", boolean(&c.MaskNationalIDs)},
 		{"CHAT_VISITOR_TIMEOUT", "3m", "a waiting chat whose visitor has had no socket this long leaves the queue (reason visitor_left); 0: never", limit(&c.VisitorTimeout)},
 		{"CHAT_IDLE_CLOSE", "15m", "an active chat whose visitor has been gone this long, with no message of theirs unanswered, closes (reason visitor_left); 0: never", limit(&c.IdleClose)},
 		{"CHAT_FIRST_RESPONSE_TIMEOUT", "90s", "an assigned chat with no agent message this long goes to the next agent (reason no_response); 0: off", limit(&c.FirstResponseTimeout)},
@@ -216,6 +236,15 @@ func (c *Config) validate() error {
 	}
 	if !strings.Contains(c.AdminEmail, "@") {
 		return fmt.Errorf("CHAT_ADMIN_EMAIL: %q is not an email address", c.AdminEmail)
+	}
+	if c.IdentityRequired && c.IdentitySecret == "" {
+		return errors.New("CHAT_IDENTITY_REQUIRED: needs CHAT_IDENTITY_SECRET")
+	}
+	if c.IdentitySecret != "" && len(c.IdentitySecret) < 16 {
+		return errors.New("CHAT_IDENTITY_SECRET: at least 16 characters")
+	}
+	if c.VisitorTokenTTL < time.Second {
+		return errors.New("CHAT_VISITOR_TOKEN_TTL: at least 1s")
 	}
 	for _, o := range c.AllowedOrigins {
 		if o != "*" && !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {

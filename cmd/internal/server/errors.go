@@ -43,6 +43,9 @@ var statuses = map[string]int{
 	chat.ERateLimited:     http.StatusTooManyRequests,
 	chat.ETooManyLogins:   http.StatusTooManyRequests,
 	chat.EUnavailable:     http.StatusServiceUnavailable,
+	chat.EIdentity:        http.StatusUnauthorized,
+	chat.EIdentityNeeded:  http.StatusUnauthorized,
+	chat.ECSRF:            http.StatusForbidden,
 }
 
 // Status is the HTTP status of an error code (500 for an unknown one).

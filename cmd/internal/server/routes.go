@@ -39,6 +39,7 @@ func (s *Server) routes() {
 	}))
 	e.Use(s.observe())
 	e.Use(middleware.BodyLimit("64K")) // every body of the API is small JSON
+	e.Use(cleanInput)
 	e.Use(s.authenticate)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
@@ -53,15 +54,23 @@ func (s *Server) routes() {
 // authenticate puts the request's principal (or why its credential was
 // refused) in its context, for handlers to ask the access policy about.
 // A request without a credential is nobody, which public routes accept.
-// The sockets read their own credentials (a browser cannot set headers on
-// a WebSocket, so they also take ?token=).
+// A change made with the console's session cookie must pass the CSRF
+// check first (access.CheckCSRF). The sockets read their own credentials
+// (a browser cannot set headers on a WebSocket, so they also take
+// ?token=) and check their origins.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if strings.HasPrefix(r.URL.Path, "/ws/") {
 			return next(c)
 		}
-		p, err := s.Auth.Principal(r.Context(), access.Token(r, false))
+		token, cookie := access.Credential(r, false)
+		p, err := s.Auth.Principal(r.Context(), token)
+		if cookie && err == nil && p.Kind() != "" {
+			if err := s.Auth.CheckCSRF(r, token); err != nil {
+				return err
+			}
+		}
 		c.SetRequest(r.WithContext(access.WithPrincipal(r.Context(), p, err)))
 		return next(c)
 	}

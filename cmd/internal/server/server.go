@@ -38,6 +38,9 @@ type Server struct {
 	Assign   *assign.Redis
 	Auth     *access.Authenticator
 	Accounts *accounts.API
+	// Retention runs the daily purge (CHAT_RETENTION_DAYS,
+	// CHAT_AUDIT_RETENTION_DAYS).
+	Retention *store.Retention
 
 	reg  *prometheus.Registry
 	stop context.CancelFunc // ends the background loops
@@ -94,7 +97,10 @@ func (s *Server) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.Auth = access.New(access.Config{Prefix: cfg.RedisPrefix, SessionTTL: cfg.SessionTTL}, s.DB, s.Redis, access.NewSigner(secret), s.Log)
+	chat.SetMasking(chat.Masking{KeepNationalIDs: !cfg.MaskNationalIDs})
+	s.Auth = access.New(access.Config{Prefix: cfg.RedisPrefix, SessionTTL: cfg.SessionTTL,
+		VisitorTokenTTL: cfg.VisitorTokenTTL, IdentitySecret: []byte(cfg.IdentitySecret), IdentityRequired: cfg.IdentityRequired,
+		TrustedProxies: cfg.TrustedProxies}, s.DB, s.Redis, access.NewSigner(secret), s.Log)
 	s.Assign = assign.New(s.Redis, assign.Config{Prefix: cfg.RedisPrefix, Grace: cfg.AgentGrace, Now: cfg.Now})
 	s.reg.MustRegister(s.Assign.Collectors()...)
 	rules := assign.DefaultRules()
@@ -120,6 +126,10 @@ func (s *Server) start(ctx context.Context) error {
 		go classifier.Watch(bg, cfg.ClassifierRules, 2*time.Second)
 	}
 	s.Live.StartHub(bg)
+	// The daily purge: every node checks hourly, one at a time purges.
+	s.Retention = &store.Retention{DB: s.DB, Redis: s.Redis, Prefix: cfg.RedisPrefix, Days: cfg.RetentionDays,
+		AuditDays: cfg.AuditRetentionDays, TokenTTL: cfg.VisitorTokenTTL, Log: s.Log}
+	go s.Retention.Run(bg, time.Hour)
 	return s.Live.Run(bg)
 }
 

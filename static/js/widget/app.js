@@ -103,9 +103,19 @@ function startSocket() {
     },
     onState: (conn) => set({ conn }),
     onFrame,
+    // 4001: this device's token was revoked ("forget me" in another tab):
+    // start afresh, as a new visitor, when the customer writes again.
+    onClosed: () => {
+      socket = null;
+      memoryToken = '';
+      forget();
+      set({ chat: null, unread: 0, view: offlineEverywhere() ? 'offline' : 'prechat', menu: false, notice: t('forget.done') });
+      toParent({ type: 'unread', count: 0 });
+    },
     probe: async () => {
-      // A token the server no longer knows is replaced; the chat it held is gone.
-      const res = await api('GET', '/api/v1/visitor/history', { token: token() });
+      // A token the server no longer knows (expired, revoked) is replaced;
+      // the chat it held is gone from this device.
+      const res = await api('GET', '/api/v1/visitor/token', { token: token() });
       if (res.status === 401) {
         try {
           localStorage.removeItem('chatd.token');
@@ -404,6 +414,11 @@ export const actions = {
     set({ sound: !state.sound });
   },
   forget() {
+    // The server forgets this device's token first, so it stops working
+    // everywhere (another tab's socket holding it closes too), then the
+    // device forgets everything it kept.
+    const tok = token();
+    if (tok) api('POST', '/api/v1/visitor/logout', { token: tok });
     if (socket) socket.stop(true);
     socket = null;
     forget();
@@ -610,7 +625,9 @@ window.addEventListener('message', (ev) => {
         const was = config.identity;
         config.identity = { user_id: m.user_id, user_hash: m.user_hash };
         if (was || storedToken()) {
-          // A different customer on this device: start afresh as them.
+          // A different customer on this device: start afresh as them, and
+          // the token of the one before stops working.
+          if (storedToken()) api('POST', '/api/v1/visitor/logout', { token: storedToken() });
           if (socket) socket.stop(true);
           socket = null;
           forget();

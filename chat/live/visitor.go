@@ -1,0 +1,36 @@
+package live
+
+import (
+	"context"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/chat/access"
+)
+
+// KickVisitorToken closes, on every node, the visitor's sockets opened
+// with token tokenID (4001), once it is revoked: the visitor's sockets
+// opened with their other devices' tokens stay. An empty tokenID closes
+// every socket of the visitor (all their tokens revoked: erasure).
+func (s *Service) KickVisitorToken(ctx context.Context, visitorID, tokenID string) error {
+	return s.hub.publish(ctx, s.hub.visitorChannel(visitorID), &envelope{Kind: evKick, Token: tokenID})
+}
+
+// auditDenied records a staff member's or an integrator's refused look at
+// a chat that exists (a look at an id that names nothing is not a look at
+// a record). A failure to record it is logged: the answer is a refusal
+// either way.
+func (s *Service) auditDenied(ctx context.Context, who chat.Principal, chatID string, refusal error) {
+	if !who.IsStaff() && who.APIKey == nil {
+		return
+	}
+	code := chat.ErrorCode(refusal)
+	if code != chat.ENotFound && code != chat.ENotAssigned && code != chat.EForbidden {
+		return
+	}
+	if _, err := s.store.Chat(ctx, chatID); err != nil {
+		return
+	}
+	if err := s.audit.Record(ctx, who, access.AuditViewDenied, access.ObjectChat, chatID, "resume: "+code); err != nil {
+		s.log.Error("audit denied look", "chat", chatID, "err", err)
+	}
+}
