@@ -170,6 +170,7 @@ type Service struct {
 	refresh   map[string]bool
 
 	wg      sync.WaitGroup // connections: Shutdown waits for them
+	startMu sync.Mutex     // a connection's wg.Add and Shutdown's closing never cross
 	loops   sync.WaitGroup // background loops: they end with Run's context
 	closing chan struct{}
 	node    string // names this process to the assigner's socket counts
@@ -296,14 +297,30 @@ func (s *Service) loop(ctx context.Context, every time.Duration, fn func(context
 	}()
 }
 
+// begin counts a connection about to start, unless the node is shutting
+// down; the caller calls wg.Done when it ends.
+func (s *Service) begin() bool {
+	s.startMu.Lock()
+	defer s.startMu.Unlock()
+	select {
+	case <-s.closing:
+		return false
+	default:
+	}
+	s.wg.Add(1)
+	return true
+}
+
 // Shutdown closes every connection with "going away" and waits for the
 // connections and loops to end, or for ctx.
 func (s *Service) Shutdown(ctx context.Context) {
+	s.startMu.Lock()
 	select {
 	case <-s.closing:
 	default:
 		close(s.closing)
 	}
+	s.startMu.Unlock()
 	for _, c := range s.hub.all() {
 		c.close(websocket.StatusGoingAway, "server shutting down")
 	}

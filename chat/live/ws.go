@@ -78,25 +78,24 @@ func (s *Service) agentSocket(c echo.Context) error {
 // accept upgrades the request and serves the connection until it ends. It
 // always returns nil after the upgrade: the connection is no longer HTTP.
 func (s *Service) accept(c echo.Context, who chat.Principal, session, name string) error {
-	select {
-	case <-s.closing:
+	if !s.begin() {
 		return chat.Errorf(chat.EUnavailable, "server shutting down")
-	default:
 	}
 	ip := c.RealIP()
 	if !s.limits.hold(ip) {
+		s.wg.Done()
 		return chat.Errorf(chat.ERateLimited, "too many open connections from %s", ip)
 	}
 	ws, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		s.limits.release(ip)
+		s.wg.Done()
 		return nil
 	}
 	// JSON may escape each byte of text into up to six.
 	ws.SetReadLimit(int64(6*s.cfg.MaxMessageBytes + 4096))
 	// The connection is served on a fresh goroutine and the HTTP handler
 	// returns: the handler's deep stack is not kept for the socket's life.
-	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer s.limits.release(ip)
@@ -112,6 +111,11 @@ func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who chat.Princi
 	defer cancel()
 	c := s.newConn(ctx, ws, who, session, name, ip)
 	s.hub.add(c)
+	select {
+	case <-s.closing: // Shutdown passed the hub before this one joined it
+		c.close(websocket.StatusGoingAway, "server shutting down")
+	default:
+	}
 	c.enqueue(item{greet: true})
 	err := c.readLoop(ctx) // always the reason the socket ended
 	c.logger().Debug("read", "err", err)
