@@ -33,6 +33,7 @@ const (
 	EPayloadTooBig   = "payload_too_large"
 	EInvalidRating   = "invalid_rating"
 	EInvalidPresence = "invalid_status"
+	EIdempotencyKey  = "idempotency_key_reused"
 )
 
 // Error is an error the client should see, with a protocol code.

@@ -6,24 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/chatd/chatd/chat"
 )
 
-// CannedReply is a standard reply of a unit ("" for every unit) in one
-// language.
-type CannedReply struct {
-	ID        string    `json:"id" db:"id"`
-	Unit      string    `json:"unit" db:"unit"`
-	Lang      string    `json:"lang" db:"lang"`
-	Title     string    `json:"title" db:"title"`
-	Text      string    `json:"text" db:"text"`
-	UpdatedMS int64     `json:"-" db:"updated_at"`
-	UpdatedAt time.Time `json:"updated_at" db:"-"`
-}
+type CannedReply = chat.CannedReply
 
 // CannedReplies lists the standard replies of the given units (nil: every
 // unit) and those of every unit, optionally in one language.

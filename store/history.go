@@ -6,24 +6,11 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/chatd/chatd/chat"
 )
 
-// HistoryItem is one past chat or ticket of a visitor.
-type HistoryItem struct {
-	Kind       string    `json:"kind"` // chat or ticket
-	ID         string    `json:"id"`
-	Unit       string    `json:"unit"`
-	Status     string    `json:"status"`
-	Subject    string    `json:"subject,omitempty"`     // tickets
-	Text       string    `json:"text,omitempty"`        // chats: the first message
-	TicketID   string    `json:"ticket_id,omitempty"`   // an escalated chat's ticket
-	MergedInto string    `json:"merged_into,omitempty"` // a merged ticket's target
-	CreatedAt  time.Time `json:"created_at"`
-	ms         int64
-}
+type HistoryItem = chat.HistoryItem
 
 // VisitorHistory lists a visitor's chats and tickets, newest first, limit a
 // page, of the given units (nil: every unit). Pages are keyed by
@@ -83,7 +70,7 @@ func (db *DB) VisitorHistory(ctx context.Context, visitorID string, units []stri
 		out := make([]HistoryItem, len(rows))
 		for i, r := range rows {
 			out[i] = HistoryItem{Kind: kind, ID: r.ID, Unit: r.Unit, Status: r.Status, Subject: r.Subject.String, Text: chat.Cut(r.Text.String, 200),
-				TicketID: r.TicketID.String, MergedInto: r.MergedInto.String, CreatedAt: msTime(r.CreatedAt), ms: r.CreatedAt}
+				TicketID: r.TicketID.String, MergedInto: r.MergedInto.String, CreatedAt: msTime(r.CreatedAt)}
 		}
 		return out, nil
 	}
@@ -99,8 +86,8 @@ func (db *DB) VisitorHistory(ctx context.Context, visitorID string, units []stri
 	all := append(chats, tickets...)
 	sort.Slice(all, func(i, j int) bool {
 		a, b := all[i], all[j]
-		if a.ms != b.ms {
-			return a.ms > b.ms
+		if am, bm := a.CreatedAt.UnixMilli(), b.CreatedAt.UnixMilli(); am != bm {
+			return am > bm
 		}
 		if a.Kind != b.Kind {
 			return a.Kind > b.Kind
@@ -111,17 +98,12 @@ func (db *DB) VisitorHistory(ctx context.Context, visitorID string, units []stri
 	if len(all) > limit {
 		all = all[:limit]
 		last := all[len(all)-1]
-		next = cursor(last.ms, last.Kind+"_"+last.ID)
+		next = cursor(last.CreatedAt.UnixMilli(), last.Kind+"_"+last.ID)
 	}
 	return all, next, nil
 }
 
-// ChatRecord is what a chat leaves behind beyond its row and messages.
-type ChatRecord struct {
-	Visitor       *chat.Visitor
-	RatingComment string
-	AgentNames    map[string]string // every agent named in the chat's messages or assignments
-}
+type ChatRecord = chat.ChatRecord
 
 // ChatRecord reads the visitor, the rating comment and the agents' names of
 // a chat, for its transcript.

@@ -6,14 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/chatd/chatd/chat"
 )
 
-// StoredAnswer is the answer kept for an idempotency key.
-type StoredAnswer struct {
-	RequestHash string `db:"request_hash"`
-	Status      int    `db:"status"` // 0 while the first request is still running
-	Body        string `db:"body"`
-}
+type StoredAnswer = chat.StoredAnswer
 
 // BeginIdempotent claims (scope, key) for a request whose hash is hash.
 // It returns nil when the caller is first (and must Finish or Abandon), or

@@ -327,16 +327,7 @@ type ticketEvent struct {
 	Other  *chat.Ticket      `json:"other,omitempty"`
 }
 
-// NewTicket is a written request: the offline form, an integrator's POST.
-type NewTicket struct {
-	Unit      string
-	Subject   string
-	Text      string
-	VisitorID string // the requester: a visitor, an email, or both
-	Email     string
-	By        chat.Sender // who asked (the visitor, an API key, staff)
-	Author    chat.Sender // who wrote the request
-}
+type NewTicket = chat.NewTicket
 
 // CreateTicket opens a ticket for a request, or, when the requester (the
 // same visitor or the same email) has an open or pending ticket of the unit
@@ -357,18 +348,7 @@ func (db *DB) CreateTicket(ctx context.Context, n NewTicket) (*chat.Ticket, bool
 	return tk, merged, nil
 }
 
-// TicketWrite is an entry added to a ticket by Who. Check runs on the
-// locked ticket row (the access policy, so a move or merge a moment before
-// is seen); Customer marks the requester's own reply, which opens a pending
-// or solved ticket again.
-type TicketWrite struct {
-	TicketID string
-	Kind     string // chat.EntryReply or chat.EntryNote
-	From     chat.Sender
-	Text     string
-	Customer bool
-	Check    func(*chat.Ticket) error
-}
+type TicketWrite = chat.TicketWrite
 
 // AddTicketEntry adds a reply or note to a ticket, in order, with its
 // timeline event and webhook event, in one transaction. A closed ticket
@@ -449,15 +429,7 @@ func (db *DB) AddTicketEntry(ctx context.Context, w TicketWrite) (*chat.Ticket, 
 	return tk, entry, nil
 }
 
-// TicketChange moves a ticket to another status and/or unit, checked on
-// the locked row.
-type TicketChange struct {
-	TicketID string
-	By       chat.Sender
-	Status   string // "" keeps it
-	Unit     string // "" keeps it
-	Check    func(*chat.Ticket) error
-}
+type TicketChange = chat.TicketChange
 
 // ChangeTicket applies a move (chat.TicketMove decides which are legal),
 // with a timeline event per change and a ticket.updated webhook event.
@@ -536,12 +508,7 @@ func (db *DB) changeTicket(ctx context.Context, tx *sqlx.Tx, tk *chat.Ticket, by
 	return nil
 }
 
-// TicketMerge merges ticket Source into Target, checked on both locked rows.
-type TicketMerge struct {
-	SourceID, TargetID string
-	By                 chat.Sender
-	Check              func(source, target *chat.Ticket) error
-}
+type TicketMerge = chat.TicketMerge
 
 // MergeTickets closes the source pointing at the target (merged_into) and
 // adds the source's request to the target as a customer entry, with
@@ -712,17 +679,7 @@ func (db *DB) TicketEvents(ctx context.Context, ticketID string, withNotes bool)
 	return out, nil
 }
 
-// TicketFilter selects tickets for the written queue.
-type TicketFilter struct {
-	Units     []string // nil: every unit; empty: none
-	Status    string   // "" every status
-	Email     string
-	VisitorID string
-	From, To  time.Time // created in [From, To); zero: unbounded
-	Newest    bool      // newest first instead of oldest first
-	Cursor    string    // the last ticket of the previous page
-	Limit     int
-}
+type TicketFilter = chat.TicketFilter
 
 // Tickets lists tickets by f, oldest first (a unit's queue is worked in
 // that order), in pages keyed by (created_at, id): a ticket added while
@@ -803,14 +760,7 @@ func parseCursor(c string) (int64, string, error) {
 	return n, id, nil
 }
 
-// QueuePlace is where an open ticket stands in its unit's written queue,
-// and what recent figures say of the wait for a first reply.
-type QueuePlace struct {
-	Position int // 1: the next to be answered
-	// ExpectedFirstReply is the position times the recent time between first
-	// replies in the unit (the last 7 days); 0 when there are no figures.
-	ExpectedFirstReply time.Duration
-}
+type QueuePlace = chat.QueuePlace
 
 // TicketQueuePlace places an open ticket not yet answered in its unit's
 // queue of open tickets not yet answered, oldest first.

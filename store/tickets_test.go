@@ -149,7 +149,7 @@ func TestTicketMovesAndReplies(t *testing.T) {
 	reply(customer, chat.EntryReply, true, chat.TicketOpen, "") // the customer's answer reopens it
 	move(chat.TicketSolved, "")
 	move(chat.TicketPending, chat.EIllegalState)
-	reply(agent, chat.EntryNote, false, chat.TicketSolved, "") // a note changes nothing
+	reply(agent, chat.EntryNote, false, chat.TicketSolved, "")  // a note changes nothing
 	reply(customer, chat.EntryReply, true, chat.TicketOpen, "") // solved reopens too
 	move(chat.TicketClosed, "")
 	move(chat.TicketOpen, chat.EIllegalState)

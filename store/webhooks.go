@@ -16,39 +16,9 @@ import (
 	"github.com/chatd/chatd/chat"
 )
 
-// Webhook is an integrator's subscription to events.
-type Webhook struct {
-	ID        string    `json:"id"`
-	URL       string    `json:"url"`
-	Events    []string  `json:"events"`
-	Secret    string    `json:"secret,omitempty"` // only in the answer that creates it
-	CreatedAt time.Time `json:"created_at"`
-}
+type Webhook = chat.Webhook
 
-// Delivery is one event sent (or to be sent) to one webhook. Its id is the
-// X-Chat-Delivery header of every attempt.
-type Delivery struct {
-	ID             string     `json:"id"`
-	WebhookID      string     `json:"webhook_id"`
-	Event          string     `json:"event"`
-	Body           string     `json:"-"`
-	Status         string     `json:"status"` // pending, delivered, failed
-	Attempts       int        `json:"attempts"`
-	NextAttemptAt  time.Time  `json:"next_attempt_at"`
-	LastError      string     `json:"last_error,omitempty"`
-	ResponseStatus int        `json:"response_status,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	DeliveredAt    *time.Time `json:"delivered_at,omitempty"`
-	URL            string     `json:"-"`
-	Secret         string     `json:"-"`
-}
-
-// Delivery statuses.
-const (
-	DeliveryPending   = "pending"
-	DeliveryDelivered = "delivered"
-	DeliveryFailed    = "failed"
-)
+type Delivery = chat.Delivery
 
 type webhookRow struct {
 	ID        string `db:"id"`

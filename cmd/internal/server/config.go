@@ -44,6 +44,7 @@ type Config struct {
 	ConnsPerIP          int
 	PprofAddr           string
 	TrustedProxies      []*net.IPNet
+	TicketAutoClose     time.Duration
 }
 
 // env describes one variable: its name, default and how to parse it.
@@ -144,6 +145,7 @@ func (c *Config) vars() []env {
 		}},
 		{"CHAT_PPROF_ADDR", "", "address for Go's profiler (net/http/pprof), e.g. 127.0.0.1:6060; empty: off", str(&c.PprofAddr)},
 		{"CHAT_SESSION_TTL", "720h", "how long a staff login lasts", dur(&c.SessionTTL)},
+		{"CHAT_TICKET_AUTOCLOSE", "168h", "a solved ticket closes by itself after this long; 0: never", dur(&c.TicketAutoClose)},
 		{"CHAT_DB_WRITERS", "1", "group-commit writers per node: each stores its share of the chats' messages, one transaction at a time", num(&c.DBWriters, 1)},
 	}
 }

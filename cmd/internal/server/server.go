@@ -38,6 +38,8 @@ type Server struct {
 	Assign   *assign.Redis
 	Auth     *access.Authenticator
 	Accounts *accounts.API
+	Tickets  *transcript.API
+	Hooks    *transcript.Deliverer
 
 	reg  *prometheus.Registry
 	stop context.CancelFunc // ends the background loops
@@ -72,6 +74,11 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (*Se
 	s.routes()
 	return s, nil
 }
+
+var (
+	_ transcript.Store         = (*store.DB)(nil)
+	_ transcript.ChatEscalator = (*live.Service)(nil)
+)
 
 // OpenStore opens and migrates the database named by the configuration.
 func OpenStore(ctx context.Context, cfg *Config) (*store.DB, error) {
@@ -113,8 +120,14 @@ func (s *Server) start(ctx context.Context) error {
 		Auth: s.Auth, Audit: access.NewAuditor(s.DB), Redis: s.Redis, Log: s.Log})
 	s.reg.MustRegister(s.Live.Collectors()...)
 	s.Accounts = accounts.New(s.DB, s.Auth, s.Live, cfg.Units)
+	s.Accounts.SetAuditor(access.NewAuditor(s.DB))
+	s.Hooks = transcript.NewDeliverer(transcript.DeliveryConfig{AllowPrivate: cfg.WebhookAllowPrivate}, s.DB, s.Log)
+	s.Tickets = transcript.NewAPI(transcript.Config{Units: cfg.Units, MaxMessageBytes: cfg.MaxMessageBytes, AutoClose: cfg.TicketAutoClose},
+		s.DB, access.NewAuditor(s.DB), s.Live, func(text string) string { return classifier.Classify(text).Unit }, s.Hooks, s.Log)
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
+	go s.Hooks.Run(bg)
+	go s.Tickets.AutoClose(bg, time.Minute)
 	if cfg.ClassifierRules != "" {
 		go classifier.Watch(bg, cfg.ClassifierRules, 2*time.Second)
 	}
