@@ -63,6 +63,7 @@ async function open(id) {
     load();
   });
   const input = h('textarea', { id: 'tk-reply', rows: '4', testid: 'ticket-composer', 'aria-label': t('tickets.reply') });
+  const internal = h('input', { id: 'tk-internal', type: 'checkbox', testid: 'ticket-internal' });
   const form = h('form', {
     class: 'compose',
     on: {
@@ -70,19 +71,21 @@ async function open(id) {
         ev.preventDefault();
         const text = input.value.trim();
         if (!text) return;
-        const r = await api('POST', `/api/v1/tickets/${encodeURIComponent(id)}/replies`, { body: { text } });
+        const r = await api('POST', `/api/v1/tickets/${encodeURIComponent(id)}/replies`, { body: internal.checked ? { text, internal: true } : { text } });
         if (r.status === 201 || r.status === 200) open(id);
         else act.toast(`${t('error.generic')} (${errorCode(r) || r.status})`);
       },
     },
-  }, input, h('div', { class: 'compose-tools' }, h('span'), h('button', { type: 'submit', class: 'primary send', testid: 'ticket-send' }, t('tickets.send'))));
-  const first = tk.text ? [{ text: tk.text, from: { kind: 'visitor', name: tk.requester_name || '' }, at: tk.created_at }] : [];
+  }, input, h('div', { class: 'compose-tools' }, h('label', { for: 'tk-internal', class: 'small-label' }, internal, ' ', t('tickets.asNote')),
+    h('button', { type: 'submit', class: 'primary send', testid: 'ticket-send' }, t('tickets.send'))));
+  const first = tk.text ? [{ text: tk.text, from: tk.from || { kind: 'visitor', name: tk.requester_name || '' }, at: tk.created_at }] : [];
   replace(detail,
     h('header', { class: 'conv-head' }, h('div', { class: 'conv-names' }, h('h2', { class: 'conv-title' }, tk.subject || id), h('p', { class: 'conv-sub' }, [unitName(tk.unit), tk.email || ''].filter(Boolean).join(' · '))),
       h('div', { class: 'conv-actions' }, h('label', { for: 'tk-status', class: 'small-label' }, t('tickets.status')), status)),
     h('div', { class: 'messages', 'aria-label': t('tickets.thread') }, [...first, ...replies].map((r) => {
       const own = r.from ? r.from.kind !== 'visitor' : r.author_kind !== 'visitor';
-      return h('div', { class: `msg ${own ? 'own' : 'visitor'}` }, h('p', { class: 'who' }, (r.from && r.from.name) || (own ? t('conv.you') : t('visitor.customer'))),
+      const who = (r.from && r.from.name) || (own ? t('conv.you') : t('visitor.customer'));
+      return h('div', { class: `msg ${r.internal ? 'note' : own ? 'own' : 'visitor'}`, testid: r.internal ? 'ticket-note' : null }, h('p', { class: 'who' }, r.internal ? `${who} · ${t('tickets.internal')}` : who),
         h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(r.text || r.body || ''))), h('p', { class: 'meta' }, dateTime(r.at || r.created_at, lang())));
     })),
     form);
