@@ -378,3 +378,37 @@ func code(err error) string {
 	}
 	return chat.ErrorCode(err)
 }
+
+// TestEscalateJoinsOpenTicket: a chat escalated while its visitor has an
+// open ticket of the unit on the same matter adds its transcript to that
+// ticket; another matter opens a new one.
+func TestEscalateJoinsOpenTicket(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	v, c := newChat(t, db) // first message "hello", unit general
+	agent := activate(t, db, c)
+	open, _ := request(t, db, v, "", "general", "Hello", "an earlier request")
+	if _, err := db.ChangeTicket(ctx, store.TicketChange{TicketID: open.ID, Status: chat.TicketPending, By: chat.Sender{Kind: chat.FromAgent, ID: agent.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	render := func(*chat.Chat, []chat.Message) (string, string) { return "HELLO", "the transcript" }
+	done, outcome, err := db.Escalate(ctx, chat.Escalation{Who: chat.Principal{Agent: agent}, ChatID: c.ID, By: chat.Sender{Kind: chat.FromAgent, ID: agent.ID}}, render)
+	if err != nil || outcome != chat.Applied || done.TicketID != open.ID {
+		t.Fatalf("escalate: %+v %v %v; want it in ticket %s", done, outcome, err, open.ID)
+	}
+	got, _ := db.Ticket(ctx, open.ID)
+	entries, _ := db.TicketEntries(ctx, open.ID, false)
+	if got.Status != chat.TicketOpen || len(entries) != 2 || entries[1].Text != "the transcript" {
+		t.Fatalf("the open ticket: %+v %+v", got, entries)
+	}
+	// A chat on another matter opens its own ticket.
+	c2, _, err := db.StartChat(ctx, chat.StartRequest{Who: chat.Principal{VisitorID: v.ID}, ClientID: "c2", Visitor: v, Unit: "general", Text: "my deposit is missing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, _, err = db.Escalate(ctx, chat.Escalation{Who: chat.Principal{Agent: agent}, ChatID: c2.ID, By: chat.Sender{Kind: chat.FromAgent, ID: agent.ID}},
+		func(*chat.Chat, []chat.Message) (string, string) { return "my deposit is missing", "t" })
+	if err != nil || done.TicketID == open.ID || done.TicketID == "" {
+		t.Fatalf("another matter: %+v %v", done, err)
+	}
+}

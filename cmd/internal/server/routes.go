@@ -9,12 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/chat/access"
 	"github.com/chatd/chatd/static"
 )
@@ -39,6 +41,7 @@ func (s *Server) routes() {
 	}))
 	e.Use(s.observe())
 	e.Use(middleware.BodyLimit("64K")) // every body of the API is small JSON
+	e.Use(cleanParams)
 	e.Use(s.authenticate)
 	e.Use(s.idempotent)
 
@@ -50,6 +53,28 @@ func (s *Server) routes() {
 	s.Accounts.Register(e)
 	s.Tickets.Register(e)
 	static.Register(e, static.Config{AllowedOrigins: s.Cfg.AllowedOrigins})
+}
+
+// cleanParams refuses a path or query parameter holding a NUL or bytes
+// that are not UTF-8 before any handler sees it: PostgreSQL stores
+// neither, and such a value must be the client's error (400) on every
+// database alike, never the server's.
+func cleanParams(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		ok := func(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+		if !ok(r.URL.Path) {
+			return chat.Errorf(chat.EInvalid, "the path must be UTF-8 text without NUL characters")
+		}
+		for _, vs := range r.URL.Query() {
+			for _, v := range vs {
+				if !ok(v) {
+					return chat.Errorf(chat.EInvalid, "query parameters must be UTF-8 text without NUL characters")
+				}
+			}
+		}
+		return next(c)
+	}
 }
 
 // authenticate puts the request's principal (or why its credential was
