@@ -593,6 +593,9 @@ func (db *DB) MergeTickets(ctx context.Context, m TicketMerge) (source, target *
 // Several nodes may run it at once: each ticket is claimed by one
 // (SKIP LOCKED on PostgreSQL; SQLite has one writer).
 func (db *DB) AutoCloseTickets(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	if found, err := db.exists(ctx, "SELECT 1 FROM tickets WHERE status = 'solved' AND solved_at < ? LIMIT 1", cutoff.UnixMilli()); err != nil || !found {
+		return 0, err
+	}
 	skip := ""
 	if db.engine == Postgres {
 		skip = " FOR UPDATE SKIP LOCKED"

@@ -109,6 +109,11 @@ func (db *DB) emit(ctx context.Context, tx *sqlx.Tx, event string, data any) err
 // each is claimed by one node (SKIP LOCKED on PostgreSQL; SQLite has one
 // writer) and marked in the same transaction as its deliveries.
 func (db *DB) EmitClosedChats(ctx context.Context, limit int) (int, error) {
+	// A read first: most of the time there is nothing to do, and SQLite's
+	// write lock is not taken for nothing every poll.
+	if found, err := db.exists(ctx, "SELECT 1 FROM chats WHERE status = 'closed' AND closed_event = 0 LIMIT 1"); err != nil || !found {
+		return 0, err
+	}
 	skip := ""
 	if db.engine == Postgres {
 		skip = " FOR UPDATE SKIP LOCKED"
@@ -135,6 +140,19 @@ func (db *DB) EmitClosedChats(ctx context.Context, limit int) (int, error) {
 		return 0, fmt.Errorf("emit closed chats: %w", err)
 	}
 	return n, nil
+}
+
+// exists reports whether query finds a row.
+func (db *DB) exists(ctx context.Context, query string, args ...any) (bool, error) {
+	var one int
+	err := db.x.GetContext(ctx, &one, db.rebind(query), args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("outbox: %w", err)
+	}
+	return true, nil
 }
 
 const deliveryCols = `d.id, d.webhook_id, d.event, d.body, d.status, d.attempts, d.next_attempt_at, d.last_error, d.response_status, d.created_at, d.delivered_at`
@@ -167,6 +185,9 @@ func (r deliveryRow) delivery() *Delivery {
 // only delays it. Each claim counts as an attempt.
 func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*Delivery, error) {
 	t := now()
+	if found, err := db.exists(ctx, "SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? LIMIT 1", t); err != nil || !found {
+		return nil, err
+	}
 	var out []*Delivery
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		skip := ""
