@@ -50,7 +50,8 @@ func BenchmarkAppendBatch(b *testing.B) {
 
 // BenchmarkOpenTickets lists the first page (50) of one unit's open
 // tickets, oldest first, among 100,000 tickets of four units in every
-// status, and a later page by cursor.
+// status; a later page by cursor; the queue of an agent of two units; and
+// every unit's (an admin's).
 func BenchmarkOpenTickets(b *testing.B) {
 	ctx := context.Background()
 	db := storetest.DB(b)
@@ -65,11 +66,12 @@ func BenchmarkOpenTickets(b *testing.B) {
 	}
 	for _, bb := range []struct {
 		name   string
+		units  []string
 		cursor string
-	}{{"first-page", ""}, {"later-page", next}} {
+	}{{"first-page", []string{"general"}, ""}, {"later-page", []string{"general"}, next}, {"two-units", []string{"general", "account"}, ""}, {"every-unit", nil, ""}} {
 		b.Run(bb.name, func(b *testing.B) {
 			for b.Loop() {
-				items, _, err := db.Tickets(ctx, chat.TicketFilter{Units: []string{"general"}, Status: chat.TicketOpen, Limit: 50, Cursor: bb.cursor})
+				items, _, err := db.Tickets(ctx, chat.TicketFilter{Units: bb.units, Status: chat.TicketOpen, Limit: 50, Cursor: bb.cursor})
 				if err != nil || len(items) != 50 {
 					b.Fatalf("%d tickets, %v", len(items), err)
 				}
