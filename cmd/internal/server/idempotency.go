@@ -63,7 +63,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 				return chat.Errorf(chat.EConflict, "a request with this Idempotency-Key is still running")
 			}
 			c.Response().Header().Set("Idempotent-Replayed", "true")
-			return c.Blob(prev.Status, echo.MIMEApplicationJSONCharsetUTF8, []byte(prev.Body))
+			return c.Blob(prev.Status, echo.MIMEApplicationJSON, []byte(prev.Body))
 		}
 		rec := &recorder{ResponseWriter: c.Response().Writer}
 		c.Response().Writer = rec
