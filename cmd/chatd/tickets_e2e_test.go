@@ -350,3 +350,60 @@ func urlEscape(s string) string {
 	}
 	return b.String()
 }
+
+// TestCannedReplies: defaults per unit in both languages; supervisors
+// manage their units' replies, admins every one, agents none.
+func TestCannedReplies(t *testing.T) {
+	n := startNode(t, clusterVars(t))
+	ece := createStaff(t, n, "Ece", "agent", []string{"account"}, 3)
+	sue := createStaff(t, n, "Sue", "supervisor", []string{"account"}, 3)
+	admin := adminToken(t, n)
+	type reply struct{ ID, Unit, Lang, Title, Text string }
+	var list struct{ Items []reply }
+	if code := api(t, "GET", n.url+"/api/v1/canned-replies", ece.token, nil, &list); code != 200 {
+		t.Fatal(code)
+	}
+	langs := map[string]bool{}
+	for _, r := range list.Items {
+		if r.Unit != "" && r.Unit != "account" {
+			t.Errorf("an agent of account sees %s's reply %q", r.Unit, r.Title)
+		}
+		if r.Unit == "account" {
+			langs[r.Lang] = true
+		}
+	}
+	if !langs["tr"] || !langs["en"] {
+		t.Errorf("no defaults for account in both languages: %+v", list.Items)
+	}
+	body := map[string]any{"unit": "account", "lang": "en", "title": "KYC", "text": "Please upload your ID."}
+	var e struct{ Error struct{ Code string } }
+	if code := api(t, "POST", n.url+"/api/v1/canned-replies", ece.token, body, &e); code != 403 {
+		t.Fatalf("an agent adds a standard reply: %d", code)
+	}
+	var made reply
+	if code := api(t, "POST", n.url+"/api/v1/canned-replies", sue.token, body, &made); code != 201 || made.ID == "" {
+		t.Fatalf("a supervisor adds one: %d %+v", code, made)
+	}
+	body["unit"] = "technical"
+	if code := api(t, "POST", n.url+"/api/v1/canned-replies", sue.token, body, &e); code != 403 {
+		t.Fatalf("a supervisor adds one to another unit: %d", code)
+	}
+	if code := api(t, "PATCH", n.url+"/api/v1/canned-replies/"+made.ID, sue.token, map[string]any{"text": "Please upload a photo of your ID."}, &made); code != 200 || made.Text != "Please upload a photo of your ID." {
+		t.Fatalf("edit: %d %+v", code, made)
+	}
+	if code := api(t, "PATCH", n.url+"/api/v1/canned-replies/"+made.ID, sue.token, map[string]any{"lang": "de"}, &e); code != 400 {
+		t.Fatalf("lang de: %d", code)
+	}
+	if code := api(t, "POST", n.url+"/api/v1/canned-replies", admin, map[string]any{"unit": "", "lang": "tr", "title": "Genel", "text": "Merhaba"}, nil); code != 201 {
+		t.Fatalf("an admin adds one for every unit: %d", code)
+	}
+	if code := api(t, "DELETE", n.url+"/api/v1/canned-replies/canned-greet-en", sue.token, nil, &e); code != 403 {
+		t.Fatalf("a supervisor deletes a reply of every unit: %d", code)
+	}
+	if code := api(t, "DELETE", n.url+"/api/v1/canned-replies/"+made.ID, sue.token, nil, nil); code != 204 {
+		t.Fatalf("delete: %d", code)
+	}
+	if code := api(t, "GET", n.url+"/api/v1/webhooks", sue.token, nil, &e); code != 403 {
+		t.Fatalf("a supervisor reads the webhooks: %d", code)
+	}
+}

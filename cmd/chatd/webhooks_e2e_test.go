@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -355,5 +356,40 @@ func TestWebhookRefusesPrivateTargets(t *testing.T) {
 	}
 	if code := api(t, "POST", n.url+"/api/v1/webhooks", admin, map[string]any{"url": "https://example.com", "events": []string{"ticket.deleted"}}, &e); code != 400 {
 		t.Errorf("an unknown event: %d", code)
+	}
+}
+
+// TestWebhookOneNodeDeliversEach: two nodes deliver from one outbox, and
+// each delivery reaches the receiver once.
+func TestWebhookOneNodeDeliversEach(t *testing.T) {
+	vars := clusterVars(t, "CHAT_WEBHOOK_ALLOW_PRIVATE", "1")
+	n1, n2 := startNode(t, vars), startNode(t, vars)
+	rcv := newReceiver(t)
+	admin := adminToken(t, n1)
+	_, secret := createHook(t, n1, admin, rcv.srv.URL, "ticket.created", "ticket.replied")
+	rcv.setSecret(secret)
+	_, key := createKey(t, n1, admin)
+	const tickets = 20
+	for i := range tickets {
+		n := []*node{n1, n2}[i%2]
+		var tk ticketJSON
+		if code := api(t, "POST", n.url+"/api/v1/tickets", key, map[string]any{"unit": "general", "subject": fmt.Sprint("matter ", i), "text": "t", "email": fmt.Sprintf("c%d@example.com", i)}, &tk); code != 201 {
+			t.Fatal(code)
+		}
+		if code := api(t, "POST", n.url+"/api/v1/tickets/"+tk.ID+"/replies", key, map[string]any{"text": "answer"}, nil); code != 201 {
+			t.Fatal(code)
+		}
+	}
+	rcv.waitFor(t, map[string]int{"ticket.created": tickets, "ticket.replied": tickets})
+	time.Sleep(2 * time.Second) // a second delivery of any would show now
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.ok) != 2*tickets {
+		t.Errorf("%d deliveries, want %d", len(rcv.ok), 2*tickets)
+	}
+	for id, k := range rcv.tries {
+		if k != 1 {
+			t.Errorf("delivery %s arrived %d times", id, k)
+		}
 	}
 }
