@@ -393,6 +393,9 @@ test('written queue: a customer\'s ticket answered, noted and set pending', asyn
     await item.waitFor();
     await item.click();
     await page.locator('.ticket-detail .msg', { hasText: 'My refund of 50 EUR' }).waitFor();
+    await page.locator('[data-testid=ticket-canned] option', { hasText: 'Withdrawal time' }).waitFor({ state: 'attached' });
+    await page.selectOption('[data-testid=ticket-canned]', { label: 'Withdrawal time' });
+    assert.match(await page.inputValue('[data-testid=ticket-composer]'), /processed within 24 hours/);
     await page.fill('[data-testid=ticket-composer]', 'We sent it again today.');
     await page.click('[data-testid=ticket-send]');
     await page.locator('.ticket-detail .msg', { hasText: 'We sent it again today.' }).waitFor();

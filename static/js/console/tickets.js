@@ -25,6 +25,13 @@ export function renderDetail() {
   return detail;
 }
 
+let cannedList = null;
+async function loadCanned() {
+  if (cannedList) return;
+  const res = await api('GET', '/api/v1/canned-replies');
+  cannedList = res.status === 200 && res.body ? res.body.items || [] : [];
+}
+
 export async function load() {
   if (!list) return;
   replace(list, h('li', { class: 'muted pad' }, t('tickets.loading')));
@@ -64,6 +71,18 @@ async function open(id) {
   });
   const input = h('textarea', { id: 'tk-reply', rows: '4', testid: 'ticket-composer', 'aria-label': t('tickets.reply') });
   const internal = h('input', { id: 'tk-internal', type: 'checkbox', testid: 'ticket-internal' });
+  // Standard replies of the ticket's unit (and of every unit), in the
+  // console's language first; picking one puts its text in the reply box.
+  const canned = h('select', { id: 'tk-canned', 'aria-label': t('tickets.canned'), testid: 'ticket-canned', on: { change: () => {
+    const r = cannedList.find((c) => c.id === canned.value);
+    if (r) input.value = input.value ? `${input.value}\n${r.text}` : r.text;
+    canned.value = '';
+    input.focus();
+  } } }, h('option', { value: '' }, t('tickets.canned')));
+  loadCanned().then(() => {
+    const mine = cannedList.filter((r) => !r.unit || r.unit === tk.unit).sort((a, b) => (a.lang === lang() ? -1 : 0) - (b.lang === lang() ? -1 : 0));
+    canned.append(...mine.map((r) => h('option', { value: r.id }, r.title)));
+  });
   const form = h('form', {
     class: 'compose',
     on: {
@@ -76,7 +95,7 @@ async function open(id) {
         else act.toast(`${t('error.generic')} (${errorCode(r) || r.status})`);
       },
     },
-  }, input, h('div', { class: 'compose-tools' }, h('label', { for: 'tk-internal', class: 'small-label' }, internal, ' ', t('tickets.asNote')),
+  }, input, h('div', { class: 'compose-tools' }, canned, h('label', { for: 'tk-internal', class: 'small-label' }, internal, ' ', t('tickets.asNote')),
     h('button', { type: 'submit', class: 'primary send', testid: 'ticket-send' }, t('tickets.send'))));
   const first = tk.text ? [{ text: tk.text, from: tk.from || { kind: 'visitor', name: tk.requester_name || '' }, at: tk.created_at }] : [];
   replace(detail,

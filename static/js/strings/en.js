@@ -277,6 +277,7 @@ export default {
   'tickets.reply': 'Written reply',
   'tickets.send': 'Send reply',
   'tickets.thread': 'Thread',
+  'tickets.canned': 'Standard reply…',
   'tickets.internal': 'Internal note',
   'tickets.asNote': 'Internal note (staff only)',
   'board.title': 'Live board',

@@ -277,6 +277,7 @@ export default {
   'tickets.reply': 'Yazılı yanıt',
   'tickets.send': 'Yanıtı gönder',
   'tickets.thread': 'Yazışma',
+  'tickets.canned': 'Hazır yanıt…',
   'tickets.internal': 'İç not',
   'tickets.asNote': 'İç not (yalnızca personel)',
   'board.title': 'Canlı pano',
