@@ -370,6 +370,17 @@ func TestOutbox(t *testing.T) {
 	if ds, err := db.ClaimDeliveries(ctx, 10, time.Minute); err != nil || len(ds) != 0 {
 		t.Errorf("leased deliveries claimed again: %d %v", len(ds), err)
 	}
+	// The log forgets finished deliveries past the cutoff, never pending ones.
+	log, _, _ := db.Deliveries(ctx, hook.ID, "", 10)
+	if err := db.DeliveryResult(ctx, log[0].ID, true, 200, "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.ForgetDeliveries(ctx, time.Now().Add(time.Minute), time.Now()); err != nil || n != 1 {
+		t.Fatalf("forgot %d, %v; want the delivered one", n, err)
+	}
+	if left, _, _ := db.Deliveries(ctx, hook.ID, "", 10); len(left) != 2 {
+		t.Errorf("%d deliveries left, want the 2 pending", len(left))
+	}
 }
 
 func code(err error) string {

@@ -287,3 +287,18 @@ func (db *DB) Redeliver(ctx context.Context, webhookID, id string) (*Delivery, e
 	}
 	return r.delivery(), nil
 }
+
+// ForgetDeliveries deletes delivered and failed deliveries made before
+// cutoff (their bodies hold customers' words: the log is kept only so
+// long) and idempotency keys older than keysBefore.
+func (db *DB) ForgetDeliveries(ctx context.Context, cutoff, keysBefore time.Time) (int64, error) {
+	res, err := db.x.ExecContext(ctx, db.rebind("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?"), cutoff.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("forget deliveries: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if _, err := db.x.ExecContext(ctx, db.rebind("DELETE FROM idempotency_keys WHERE created_at < ?"), keysBefore.UnixMilli()); err != nil {
+		return n, fmt.Errorf("forget idempotency keys: %w", err)
+	}
+	return n, nil
+}

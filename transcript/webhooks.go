@@ -42,7 +42,11 @@ type HookStore interface {
 	EmitClosedChats(ctx context.Context, limit int) (int, error)
 	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*chat.Delivery, error)
 	DeliveryResult(ctx context.Context, id string, ok bool, status int, errText string, next time.Time) error
+	ForgetDeliveries(ctx context.Context, cutoff, keysBefore time.Time) (int64, error)
 }
+
+// LogFor is how long the delivery log keeps a finished delivery.
+const LogFor = 7 * 24 * time.Hour
 
 // DeliveryConfig tunes a Deliverer; its zero value means the defaults.
 type DeliveryConfig struct {
@@ -96,12 +100,20 @@ func (d *Deliverer) Wake() {
 	}
 }
 
-// Run delivers until ctx ends.
+// Run delivers until ctx ends; once an hour it forgets finished
+// deliveries past LogFor and idempotency keys past a day.
 func (d *Deliverer) Run(ctx context.Context) {
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
+	var forgot time.Time
 	for {
 		d.drain(ctx)
+		if time.Since(forgot) > time.Hour {
+			forgot = time.Now()
+			if _, err := d.store.ForgetDeliveries(ctx, forgot.Add(-LogFor), forgot.Add(-25*time.Hour)); err != nil && ctx.Err() == nil {
+				d.log.Warn("forget webhook deliveries", "err", err)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
