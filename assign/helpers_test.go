@@ -141,3 +141,13 @@ func (r *Redis) AgentOf(ctx context.Context, chatID string) (string, error) {
 	}
 	return id, err
 }
+
+// brief keeps what the assignment tests compare: chat, unit, agent and
+// whether and from whom it was taken.
+func brief(as []Assignment) []Assignment {
+	var out []Assignment
+	for _, a := range as {
+		out = append(out, Assignment{ChatID: a.ChatID, Unit: a.Unit, AgentID: a.AgentID, Requeued: a.Requeued, From: a.From})
+	}
+	return out
+}

@@ -14,7 +14,8 @@ import (
 // come back, disconnects, enqueues and releases. Before every enqueue into
 // an empty queue it works out, from a full scan of the unit's agents
 // (Agents) and the assignment times seen so far, which agent the rules
-// pick: lowest load ratio, then idle longest, then id. The free index the
+// pick: lowest load ratio, then free the longest (the later of the last
+// assignment and coming online), then id. The free index the
 // scripts select from must always agree.
 func TestIndexMatchesFullScan(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
@@ -38,8 +39,9 @@ func checkIndexAgainstScan(t *testing.T, seed uint64, steps int) {
 		a := &Agent{ID: fmt.Sprintf("a%d", i), Units: []string{units[i%2]}, MaxChats: 1 + i%3}
 		agents[a.ID], ids = a, append(ids, a.ID)
 	}
-	last := map[string]int64{} // agent -> ms of its last assignment
-	var active []string        // chats with an agent
+	last := map[string]int64{}  // agent -> ms of its last assignment
+	since := map[string]int64{} // agent -> ms it came online
+	var active []string         // chats with an agent
 	record := func(as []Assignment) {
 		for _, a := range as {
 			if a.AgentID == "" {
@@ -57,8 +59,30 @@ func checkIndexAgainstScan(t *testing.T, seed uint64, steps int) {
 		record(as)
 		return as
 	}
+	// online reports whether the assigner takes the agent for online.
+	online := func(id string) bool {
+		for _, u := range units {
+			loads, err := r.Agents(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range loads {
+				if a.ID == id {
+					return a.Online
+				}
+			}
+		}
+		return false
+	}
+	setPresence := func(id, status string) {
+		if status == StatusOnline && !online(id) {
+			since[id] = clk.Now().UnixMilli()
+		}
+		must(r.SetPresence(ctx, *agents[id], status))
+	}
+	free := func(id string) int64 { return max(last[id], since[id]) }
 	for _, id := range ids {
-		must(r.SetPresence(ctx, *agents[id], StatusOnline))
+		setPresence(id, StatusOnline)
 	}
 
 	// expected is the agent the rules pick in unit now ("" = none free).
@@ -78,7 +102,7 @@ func checkIndexAgainstScan(t *testing.T, seed uint64, steps int) {
 			}
 			b := loads[best]
 			l, rr := a.Load*b.Max, b.Load*a.Max
-			if l < rr || (l == rr && (last[a.ID] < last[b.ID] || (last[a.ID] == last[b.ID] && a.ID < b.ID))) {
+			if l < rr || (l == rr && (free(a.ID) < free(b.ID) || (free(a.ID) == free(b.ID) && a.ID < b.ID))) {
 				best = i
 			}
 		}
@@ -131,7 +155,7 @@ func checkIndexAgainstScan(t *testing.T, seed uint64, steps int) {
 			must(r.Release(ctx, chat))
 		case op < 14:
 			status := []string{StatusOnline, StatusAway, StatusOffline}[rnd.IntN(3)]
-			must(r.SetPresence(ctx, *agents[id], status))
+			setPresence(id, status)
 		case op < 15:
 			agents[id].MaxChats = rnd.IntN(4)
 			must(r.Update(ctx, *agents[id]))

@@ -3,6 +3,7 @@ package assign
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -192,7 +193,7 @@ func TestSweep(t *testing.T) {
 				if err != nil {
 					t.Fatalf("step %d %s: %v", i, s.do, err)
 				}
-				if !slices.Equal(got, s.want) {
+				if got := brief(got); !reflect.DeepEqual(got, s.want) {
 					t.Errorf("step %d %s: got %+v, want %+v", i, s.do, got, s.want)
 				}
 			}

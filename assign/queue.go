@@ -25,15 +25,30 @@ type QueuedChat struct {
 // by arrival, and assigns the queue heads to free agents. A chat already
 // queued or assigned is left as it is.
 func (r *Redis) Enqueue(ctx context.Context, chatID, unit string, priority int) ([]Assignment, error) {
-	if chatID == "" || unit == "" {
-		return nil, fmt.Errorf("assign: enqueue %q in %q: empty chat id or unit", chatID, unit)
+	return r.EnqueueChat(ctx, Waiting{ChatID: chatID, Unit: unit, Priority: priority})
+}
+
+// Waiting is a chat to queue.
+type Waiting struct {
+	ChatID, Unit string
+	Priority     int
+	// VisitorID, when set, ties the chat to its visitor's presence
+	// (VisitorConnected): a chat whose visitor has no socket open counts
+	// as left from the moment it is queued.
+	VisitorID string
+}
+
+// EnqueueChat is Enqueue for a chat whose visitor's presence is tracked.
+func (r *Redis) EnqueueChat(ctx context.Context, w Waiting) ([]Assignment, error) {
+	if w.ChatID == "" || w.Unit == "" {
+		return nil, fmt.Errorf("assign: enqueue %q in %q: empty chat id or unit", w.ChatID, w.Unit)
 	}
-	priority = min(max(priority, MinPriority), MaxPriority)
+	priority := min(max(w.Priority, MinPriority), MaxPriority)
 	k := r.keys
 	out, err := r.mutate(ctx, enqueueScript,
-		[]string{k.chat(chatID), k.queue(unit), k.arrivals(), k.units()}, chatID, unit, priority)
+		[]string{k.chat(w.ChatID), k.queue(w.Unit), k.arrivals(), k.units()}, w.ChatID, w.Unit, priority, w.VisitorID)
 	if err != nil {
-		return nil, fmt.Errorf("assign: enqueue %s: %w", chatID, err)
+		return nil, fmt.Errorf("assign: enqueue %s: %w", w.ChatID, err)
 	}
 	return out, nil
 }
@@ -41,14 +56,15 @@ func (r *Redis) Enqueue(ctx context.Context, chatID, unit string, priority int) 
 // Restore records that chatID, which the database holds as active, is
 // agentID's, when Redis does not know the chat: after an embedded Redis
 // started empty, the agent's load counts the chat again. A chat Redis knows
-// is left as it is.
-func (r *Redis) Restore(ctx context.Context, chatID, unit string, priority int, agentID string) error {
+// is left as it is. visitorID (optional) ties the chat to its visitor's
+// presence.
+func (r *Redis) Restore(ctx context.Context, chatID, unit string, priority int, agentID, visitorID string) error {
 	if chatID == "" || unit == "" || agentID == "" {
 		return fmt.Errorf("assign: restore %q: empty chat, unit or agent", chatID)
 	}
 	priority = min(max(priority, MinPriority), MaxPriority)
 	k := r.keys
-	if _, err := r.run(ctx, restoreScript, []string{k.chat(chatID), k.agentChats(agentID), k.arrivals(), k.units()}, chatID, unit, priority, agentID); err != nil {
+	if _, err := r.run(ctx, restoreScript, []string{k.chat(chatID), k.agentChats(agentID), k.arrivals(), k.units()}, chatID, unit, priority, agentID, visitorID); err != nil {
 		return fmt.Errorf("assign: restore %s: %w", chatID, err)
 	}
 	return nil

@@ -35,18 +35,35 @@ func TestSelection(t *testing.T) {
 			},
 		},
 		{
-			name:   "never assigned first, then idle longest beats id order",
+			name:   "free the longest: the later of the last assignment and coming online",
 			agents: []Agent{{ID: "a", MaxChats: 1}, {ID: "b", MaxChats: 1}},
 			steps: []step{
 				{do: "online", id: "a"},
 				{do: "enqueue", id: "c1", want: []string{"c1>a"}},
 				{do: "release", id: "c1"},
 				{do: "online", id: "b"},
-				{do: "enqueue", id: "c2", want: []string{"c2>b"}}, // b never assigned
+				{do: "enqueue", id: "c2", want: []string{"c2>a"}}, // a free since c1, b only since coming online later
 				{do: "release", id: "c2"},
-				{do: "enqueue", id: "c3", want: []string{"c3>a"}}, // a idle since c1
+				{do: "enqueue", id: "c3", want: []string{"c3>b"}}, // b free since coming online, before c2
 				{do: "release", id: "c3"},
-				{do: "enqueue", id: "c4", want: []string{"c4>b"}}, // b idle since c2
+				{do: "enqueue", id: "c4", want: []string{"c4>a"}}, // a free since c2
+				{do: "online", id: "a"},                           // online again while online: nothing restarts
+				{do: "enqueue", id: "c5", want: []string{"c5>b"}},
+			},
+		},
+		{
+			name:   "never assigned: the one online first, not the lower id",
+			agents: []Agent{{ID: "a", MaxChats: 1}, {ID: "b", MaxChats: 1}},
+			steps: []step{
+				{do: "online", id: "b"},
+				{do: "online", id: "a"},
+				{do: "enqueue", id: "c1", want: []string{"c1>b"}},
+				{do: "enqueue", id: "c2", want: []string{"c2>a"}},
+				{do: "release", id: "c1"},
+				{do: "release", id: "c2"},
+				{do: "away", id: "b"},
+				{do: "online", id: "b"}, // back from away: free from now
+				{do: "enqueue", id: "c3", want: []string{"c3>a"}},
 			},
 		},
 		{
@@ -293,10 +310,10 @@ func TestRestore(t *testing.T) {
 	r := newTestRedis(t, newClock(), Config{})
 	must := must(t)
 	must(r.SetPresence(ctx, Agent{ID: "a", Units: []string{"general"}, MaxChats: 2}, StatusOnline))
-	if err := r.Restore(ctx, "old", "general", 0, "a"); err != nil {
+	if err := r.Restore(ctx, "old", "general", 0, "a", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Restore(ctx, "old", "general", 0, "b"); err != nil { // known now: unchanged
+	if err := r.Restore(ctx, "old", "general", 0, "b", ""); err != nil { // known now: unchanged
 		t.Fatal(err)
 	}
 	if got, err := r.AgentOf(ctx, "old"); err != nil || got != "a" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,14 +70,46 @@ type Agent struct {
 }
 
 // Assignment reports a chat given to an agent, or, with an empty AgentID,
-// a chat put back in its queue. Requeued marks chats Sweep took from an
-// agent that was gone for longer than the grace period, From names that
-// agent.
+// a chat put back in its queue. Requeued marks chats taken from their
+// agent (Sweep: gone past the grace period; NoResponse: left unanswered),
+// From names that agent and Reason says why.
 type Assignment struct {
 	ChatID, Unit, AgentID string
 	Requeued              bool
 	From                  string
+	Reason                string // ReasonAgentUnavailable or ReasonNoResponse, with Requeued
+	// Rule is what chose the agent (RuleLowestLoad, RuleNamedAgent); for a
+	// chat left waiting, the Reason.
+	Rule string
+	// Waited is how long the chat had waited in its queue.
+	Waited time.Duration
+	// Candidates are the agents the rule weighed at that instant, best
+	// first, the chosen one marked.
+	Candidates []Candidate
+	// The chat's visitor: connected now, or since when gone (zero when
+	// connected or not known).
+	VisitorOnline bool
+	VisitorLeftAt time.Time
 }
+
+// Candidate is an agent weighed for a chat.
+type Candidate struct {
+	AgentID   string
+	Load, Max int
+	// FreeSince is the later of the agent's last assignment and the moment
+	// it came online: among equal loads the one free the longest wins.
+	FreeSince time.Time
+	Chosen    bool
+	Excluded  bool // left this chat unanswered before
+}
+
+// Rules and reasons of assignments.
+const (
+	RuleLowestLoad         = "lowest_load"
+	RuleNamedAgent         = "named_agent"
+	ReasonAgentUnavailable = "agent_unavailable"
+	ReasonNoResponse       = "no_response"
+)
 
 // Redis assigns chats using state kept in Redis. It is safe for concurrent
 // use, and any number of them may share one Redis.
@@ -116,6 +149,13 @@ func (k keys) queue(u string) string       { return string(k) + "queue:" + u }
 func (k keys) chat(id string) string       { return string(k) + "chat:" + id }
 func (k keys) sockets(id string) string    { return string(k) + "sockets:" + id }
 func (k keys) agentChats(id string) string { return string(k) + "agentchats:" + id }
+func (k keys) nodes() string               { return string(k) + "nodes" }
+func (k keys) visitorsGone() string        { return string(k) + "vgone" }
+func (k keys) unanswered() string          { return string(k) + "unanswered" }
+func (k keys) visitorSockets(v string) string {
+	return string(k) + "vsock:" + v
+}
+func (k keys) nodeVisitors(n string) string { return string(k) + "nodevis:" + n }
 
 //go:embed lua/*.lua
 var luaFiles embed.FS
@@ -135,6 +175,13 @@ var (
 	positionScript   = newScript("position")
 	agentsScript     = newScript("agents")
 	statsScript      = newScript("stats")
+	vconnectScript   = newScript("vconnect")
+	vdisconnScript   = newScript("vdisconnect")
+	vnodeScript      = newScript("vnode")
+	visitorsScript   = newScript("visitors")
+	lifecycleScript  = newScript("lifecycle")
+	answeredScript   = newScript("answered")
+	noResponseScript = newScript("noresponse")
 )
 
 // newScript joins the shared helpers and one script's body.
@@ -187,21 +234,62 @@ func (r *Redis) mutate(ctx context.Context, s *redis.Script, keys []string, args
 	default:
 		return nil, fmt.Errorf("unexpected script reply %q", v[0])
 	}
-	v = v[1:]
-	if len(v)%6 != 0 {
-		return nil, fmt.Errorf("script reply has %d fields, want groups of 6", len(v))
+	out, err := parseAssignments(v[1:])
+	if err != nil {
+		return nil, err
 	}
-	var out []Assignment
-	for ; len(v) > 0; v = v[6:] {
-		a := Assignment{ChatID: v[0], Unit: v[1], AgentID: v[2], Requeued: v[4] == "1", From: v[5]}
+	for _, a := range out {
 		if a.AgentID != "" {
-			ms, err := strconv.ParseInt(v[3], 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("script reply: wait of %s: %w", a.ChatID, err)
+			r.waited.Observe(a.Waited.Seconds())
+		}
+	}
+	return out, nil
+}
+
+// parseAssignments reads the groups of a mutating script's reply
+// (lua/lib.lua: reply).
+func parseAssignments(v []string) ([]Assignment, error) {
+	var out []Assignment
+	for len(v) > 0 {
+		if len(v) < 10 {
+			return nil, fmt.Errorf("script reply: %d fields left, want at least 10", len(v))
+		}
+		a := Assignment{ChatID: v[0], Unit: v[1], AgentID: v[2], From: v[5], Rule: v[6], VisitorOnline: v[7] == "1"}
+		if v[4] != "0" && v[4] != "" {
+			a.Requeued, a.Reason = true, v[4]
+		}
+		ms, err := strconv.ParseInt(v[3], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("script reply: wait of %s: %w", a.ChatID, err)
+		}
+		a.Waited = time.Duration(ms) * time.Millisecond
+		if left, err := strconv.ParseInt(v[8], 10, 64); err == nil && left > 0 && !a.VisitorOnline {
+			a.VisitorLeftAt = time.UnixMilli(left).UTC()
+		}
+		n, err := atoi(v[9])
+		if err != nil || n < 0 || len(v) < 10+5*n {
+			return nil, fmt.Errorf("script reply: candidates of %s: %q", a.ChatID, v[9])
+		}
+		c := v[10:]
+		for i := 0; i < n; i, c = i+1, c[5:] {
+			cand := Candidate{AgentID: c[0], Chosen: strings.Contains(c[4], "c"), Excluded: strings.Contains(c[4], "x")}
+			if cand.Load, err = atoi(c[1]); err != nil {
+				return nil, err
 			}
-			r.waited.Observe(float64(ms) / 1000)
+			if cand.Max, err = atoi(c[2]); err != nil {
+				return nil, err
+			}
+			since, err := strconv.ParseInt(c[3], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("script reply: %w", err)
+			}
+			if since > 0 {
+				cand.FreeSince = time.UnixMilli(since).UTC()
+			}
+			a.Candidates = append(a.Candidates, cand)
 		}
 		out = append(out, a)
+		v = v[10+5*n:]
 	}
 	return out, nil
 }

@@ -33,5 +33,9 @@ type Candidate struct {
 	AgentID string `json:"agent_id"`
 	Load    int    `json:"load"`
 	Max     int    `json:"max"`
-	Chosen  bool   `json:"chosen,omitempty"`
+	// FreeSince is the later of the agent's last assignment and the moment
+	// it came online: ties of load go to the agent free the longest.
+	FreeSince *time.Time `json:"free_since,omitempty"`
+	Chosen    bool       `json:"chosen,omitempty"`
+	Excluded  bool       `json:"excluded,omitempty"` // left this chat unanswered before
 }

@@ -43,6 +43,9 @@ type Transition struct {
 	AgentID  *string // set agent_id (nil: keep; "": clear)
 	Unit     string  // set unit when not empty
 	Reason   string
+	// Records say why the chat moved; they are stored with the move, and
+	// only if it applies.
+	Records []AssignmentRecord
 }
 
 // Outcome says what a Transition did.

@@ -313,21 +313,47 @@ func (db *DB) transit(ctx context.Context, t chat.Transition, withVisitor bool) 
 	for _, f := range t.From {
 		args = append(args, f)
 	}
-	returning := chatCols
-	if withVisitor {
-		returning += ", (SELECT name FROM visitors WHERE visitors.id = chats.visitor_id) AS visitor_name" +
-			", (SELECT email FROM visitors WHERE visitors.id = chats.visitor_id) AS visitor_email"
+	update := "UPDATE chats SET " + strings.Join(set, ", ") + " WHERE id = ? AND status IN (?" + strings.Repeat(", ?", len(t.From)-1) + ")"
+	visitorCols := ", (SELECT name FROM visitors WHERE visitors.id = c.visitor_id) AS visitor_name" +
+		", (SELECT email FROM visitors WHERE visitors.id = c.visitor_id) AS visitor_email"
+	var q string
+	var recArgs []any
+	inline := db.engine == Postgres && len(t.Records) > 0
+	switch {
+	case inline:
+		// One statement moves the chat and writes why: the records are
+		// inserted only when the update applied.
+		var sel string
+		sel, recArgs = recordSelects(t.Records, ms)
+		q = "WITH c AS (" + update + " RETURNING " + chatCols + "), r AS (INSERT INTO assignments (" + recordCols + ") " + sel + ") SELECT " + chatCols
+		if withVisitor {
+			q += visitorCols
+		}
+		q += " FROM c"
+		args = append(args, recArgs...)
+	case withVisitor:
+		q = update + " RETURNING " + chatCols + strings.ReplaceAll(visitorCols, "c.visitor_id", "chats.visitor_id")
+	default:
+		q = update + " RETURNING " + chatCols
 	}
-	q := db.rebind("UPDATE chats SET " + strings.Join(set, ", ") + " WHERE id = ? AND status IN (?" + strings.Repeat(", ?", len(t.From)-1) + ") RETURNING " + returning)
+	q = db.rebind(q)
 	var row transitRow
 	var err error
-	if t.ClientID == "" {
+	if t.ClientID == "" && (inline || len(t.Records) == 0) {
 		// One statement, no transaction around it: a single round trip.
 		err = db.x.GetContext(ctx, &row, q, args...)
 	} else {
 		err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 			if err := tx.GetContext(ctx, &row, q, args...); err != nil {
 				return err
+			}
+			if !inline && len(t.Records) > 0 {
+				if err := insertRecords(ctx, tx, db, t.ChatID, t.Records, ms); err != nil {
+					return err
+				}
+			}
+			if t.ClientID == "" {
+				return nil
 			}
 			return db.recordRequest(ctx, tx, t.Who, t.ClientID, t.ChatID, 0, ms)
 		})

@@ -174,3 +174,75 @@ func TestAssignmentRecords(t *testing.T) {
 		t.Errorf("second record %+v", g)
 	}
 }
+
+// A move's records are stored with the move, in one statement on
+// PostgreSQL and one transaction on SQLite, and only when the move
+// applies.
+func TestTransitionsStoreTheirRecords(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	_, c := newChat(t, db)
+	a := &chat.Agent{Email: "r-" + c.ID[:8] + "@example.com", Name: "Ece", PasswordHash: "x", Role: chat.RoleAgent, Units: []string{"general"}, MaxChats: 5}
+	if err := db.CreateAgent(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	id := a.ID
+	free := time.UnixMilli(1_700_000_000_000).UTC()
+	assigned := chat.AssignmentRecord{Kind: chat.RecordAssigned, Unit: "general", AgentID: id, Rule: "lowest_load", WaitedMS: 700,
+		Candidates: []chat.Candidate{{AgentID: id, Load: 0, Max: 5, FreeSince: &free, Chosen: true}}}
+	moved, v, o, err := db.Assign(ctx, chat.Transition{ChatID: c.ID, From: []string{chat.StatusQueued}, To: chat.StatusActive, AgentID: &id,
+		Records: []chat.AssignmentRecord{assigned}})
+	if err != nil || o != chat.Applied || moved.AgentID != id || v == nil || v.ID != c.VisitorID {
+		t.Fatalf("assign: %+v %+v %v %v", moved, v, o, err)
+	}
+	// Refused (not queued any more): nothing is recorded.
+	if _, _, o, err := db.Assign(ctx, chat.Transition{ChatID: c.ID, From: []string{chat.StatusQueued}, To: chat.StatusActive, AgentID: &id,
+		Records: []chat.AssignmentRecord{assigned}}); err != nil || o != chat.Refused {
+		t.Fatalf("second assign: %v %v", o, err)
+	}
+	// A staff transfer with its client_id, and two records at once.
+	none := ""
+	who := chat.Principal{Agent: a}
+	if _, o, err := db.Transit(ctx, chat.Transition{Who: who, ClientID: "t1", ChatID: c.ID, From: chat.OpenStates, To: chat.StatusQueued, AgentID: &none, Unit: "account",
+		Records: []chat.AssignmentRecord{
+			{Kind: chat.RecordTransferred, Unit: "account", FromAgentID: id, Rule: "transfer", ByKind: who.Kind(), ByID: id},
+			{Kind: chat.RecordRequeued, Unit: "account", FromAgentID: id, Rule: "transfer"},
+		}}); err != nil || o != chat.Applied {
+		t.Fatalf("transfer: %v %v", o, err)
+	}
+	got, err := db.Assignments(ctx, c.ID)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("records %+v %v", got, err)
+	}
+	if g := got[0]; g.Kind != chat.RecordAssigned || g.ChatID != c.ID || g.WaitedMS != 700 || len(g.Candidates) != 1 || !g.Candidates[0].FreeSince.Equal(free) || g.At.IsZero() {
+		t.Errorf("assigned record %+v", g)
+	}
+	if got[1].Kind != chat.RecordTransferred || got[1].ByID != id || got[2].Kind != chat.RecordRequeued || got[1].Unit != "account" {
+		t.Errorf("transfer records, in their order: %+v", got[1:])
+	}
+
+	// The first response: nothing from staff yet, then an answer.
+	since := time.Now().Add(-time.Second)
+	if ok, err := db.Answered(ctx, c.ID, since); err != nil || ok {
+		t.Fatalf("answered before any reply: %v %v", ok, err)
+	}
+	if ok, err := db.AwaitsAnswer(ctx, c.ID); err != nil || !ok {
+		t.Fatalf("awaits answer with only the visitor's message: %v %v", ok, err)
+	}
+	if _, _, o, err := db.Assign(ctx, chat.Transition{ChatID: c.ID, From: chat.OpenStates, To: chat.StatusActive, AgentID: &id}); err != nil || o != chat.Applied {
+		t.Fatal(o, err)
+	}
+	res := db.AppendBatch(ctx, []chat.AppendRequest{{Who: who, ClientID: "m1", ChatID: c.ID, Kind: chat.KindMessage, From: who.Sender(), Text: "hi"}})
+	if res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	if ok, err := db.Answered(ctx, c.ID, since); err != nil || !ok {
+		t.Fatalf("answered after a reply: %v %v", ok, err)
+	}
+	if ok, err := db.Answered(ctx, c.ID, time.Now().Add(time.Minute)); err != nil || ok {
+		t.Fatalf("answered since a later moment: %v %v", ok, err)
+	}
+	if ok, err := db.AwaitsAnswer(ctx, c.ID); err != nil || ok {
+		t.Fatalf("awaits answer after the reply: %v %v", ok, err)
+	}
+}

@@ -4,9 +4,17 @@
 -- arguments start at ARGV[6].
 --
 -- Every mutating script replies {'ok', then per assignment: chat, unit,
--- agent ('' = back in the queue), waited ms, requeued '1'|'0', the agent it
--- was taken from (requeued only, else '')} or {code} for a refusal
--- ('notfound', 'unavailable', 'full').
+-- agent ('' = back in the queue), waited ms, why the chat was taken from
+-- its agent ('agent_unavailable', 'no_response'; '0' when it was not), the
+-- agent it was taken from (else ''), the rule that chose the agent
+-- ('lowest_load', 'named_agent'; for a chat left waiting, why it was taken), the
+-- visitor's presence ('1' a socket is open, '0' gone, '' unknown), the
+-- moment the visitor left (ms, '0' when not gone), the number of
+-- candidates and, for each, agent id, load, max, free since (ms) and flags
+-- ('c' chosen, 'x' excluded for this chat, '-' neither)} or {code} for a
+-- refusal ('notfound', 'unavailable', 'full'). The candidates are what the
+-- rule weighed at that instant, read inside the script: recording why a
+-- chat went where it went costs no round trip of its own.
 local P = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local TTL = tonumber(ARGV[3])
@@ -22,6 +30,13 @@ local HEAD = 1e13
 
 local K_HB = P .. 'hb'       -- zset: agent -> last heartbeat (ms)
 local K_DISC = P .. 'disc'   -- zset: agent -> moment its last socket closed (ms)
+local K_NODES = P .. 'nodes' -- zset: node -> last heartbeat (ms), for visitor sockets
+local K_VGONE = P .. 'vgone' -- zset: visitor with an open chat -> moment its last socket closed (ms)
+local K_UNANSWERED = P .. 'unanswered' -- zset: assigned chat -> moment of assignment (ms), until its agent answers
+
+-- How many candidates an assignment records: the head of the free index,
+-- in the rule's order.
+local MAX_CANDIDATES = 10
 
 local function k_agent(id) return P .. 'agent:' .. id end
 local function k_agent_units(id) return P .. 'agentunits:' .. id end
@@ -32,6 +47,10 @@ local function k_chat(id) return P .. 'chat:' .. id end
 local function k_sockets(id) return P .. 'sockets:' .. id end -- hash: node -> open sockets
 local function k_handle(u) return P .. 'handle:' .. u end
 local function k_free(u) return P .. 'free:' .. u end -- zset: agents with a free slot
+local function k_excl(chat) return P .. 'excl:' .. chat end -- set: agents that may not take the chat (no_response)
+local function k_vsock(v) return P .. 'vsock:' .. v end -- hash: node -> the visitor's open sockets
+local function k_vchat(v) return P .. 'vchat:' .. v end -- the visitor's open chat
+local function k_nodevis(n) return P .. 'nodevis:' .. n end -- set: visitors with a socket on the node
 
 -- int renders a number without an exponent; Redis would send 1.7e12 as
 -- "1.7e+12".
@@ -40,7 +59,7 @@ local function int(n) return string.format('%d', n) end
 -- agent loads an agent's live state, or returns nil for an unknown agent.
 -- live: heartbeat within TTL and a socket open; online: live and "online".
 local function agent(id)
-  local f = redis.call('HMGET', k_agent(id), 'max', 'status', 'last', 'name')
+  local f = redis.call('HMGET', k_agent(id), 'max', 'status', 'last', 'name', 'since')
   if not f[1] then return nil end
   local hb = redis.call('ZSCORE', K_HB, id)
   local a = {
@@ -49,6 +68,7 @@ local function agent(id)
     status = f[2] or 'offline',
     last = tonumber(f[3]) or 0,
     name = f[4] or '',
+    since = tonumber(f[5]) or 0,
     load = redis.call('SCARD', k_agent_chats(id)),
   }
   a.live = hb ~= false and NOW - tonumber(hb) < TTL and redis.call('ZSCORE', K_DISC, id) == false
@@ -58,13 +78,17 @@ end
 
 -- The free index: per unit, a sorted set of the agents that are online with
 -- a free slot, scored by load ratio. Among equal ratios Redis orders by
--- member, which starts with the moment of the last assignment, zero-padded,
+-- member, which starts with the moment the agent became free, zero-padded,
 -- then the agent id, so the head of the set is the agent to pick: lowest
--- load ratio, then idle longest (never assigned first), then id. Every script
--- that changes an agent's status, liveness, units, capacity or load calls
--- index; a heartbeat that lapses changes nothing, so pick checks the head
--- and drops entries that are no longer true.
-local function member(a) return string.format('%015d', a.last) .. ':' .. a.id end
+-- load ratio, then free the longest, then id. Free since is the later of
+-- the last assignment and the moment the agent came online: an agent who
+-- just came online has not been waiting longer than one who took a chat
+-- an hour ago and has been online since. Every script that changes an
+-- agent's status, liveness, units, capacity or load calls index; a
+-- heartbeat that lapses changes nothing, so pick checks the head and drops
+-- entries that are no longer true.
+local function free_since(a) return math.max(a.last, a.since) end
+local function member(a) return string.format('%015d', free_since(a)) .. ':' .. a.id end
 local function ratio(a) return a.load / a.max end
 
 -- unindex takes an agent's entry out of the given units' free sets.
@@ -91,23 +115,68 @@ local function index(a)
   end
 end
 
--- assign gives a chat to an agent and appends the assignment to out.
-local function assign(chat, unit, a, out)
+-- visitor_state is the presence of a chat's visitor: '1' connected, '0'
+-- gone (with the moment it left), '' when the chat names no visitor.
+local function visitor_state(chat)
+  local v = redis.call('HGET', k_chat(chat), 'visitor')
+  if not v or v == '' then return '', '0' end
+  if redis.call('HLEN', k_vsock(v)) > 0 then return '1', '0' end
+  return '0', int(tonumber(redis.call('ZSCORE', K_VGONE, v)) or 0)
+end
+
+-- entry makes one assignment for the reply.
+local function entry(chat, unit, agent, waited, rule, cands)
+  local online, left = visitor_state(chat)
+  return {chat = chat, unit = unit, agent = agent, waited = waited, requeued = '0', from = '',
+    rule = rule, online = online, left = left, cands = cands or {}}
+end
+
+-- assign gives a chat to an agent and appends the assignment, with the
+-- candidates weighed, to out.
+local function assign(chat, unit, a, out, rule, cands)
   local key = k_chat(chat)
   redis.call('ZREM', k_queue(unit), chat)
   redis.call('HSET', key, 'agent', a.id, 'at', ARGV[2])
+  redis.call('HDEL', key, 'frcheck')
   redis.call('SADD', k_agent_chats(a.id), chat)
   redis.call('HSET', k_agent(a.id), 'last', ARGV[2])
+  redis.call('ZADD', K_UNANSWERED, ARGV[2], chat)
+  for _, c in ipairs(cands or {}) do
+    if c.id == a.id then c.chosen = true end
+  end
   a.load = a.load + 1
   a.last = NOW
   index(a)
   local enq = tonumber(redis.call('HGET', key, 'enq')) or NOW
-  out[#out + 1] = {chat, unit, a.id, int(NOW - enq), '0', ''}
+  out[#out + 1] = entry(chat, unit, a.id, int(NOW - enq), rule, cands)
+end
+
+-- candidate describes an agent for an assignment record.
+local function candidate(a, excluded)
+  return {id = a.id, load = a.load, max = a.max, since = free_since(a), excluded = excluded}
+end
+
+-- exclusions returns the set of agents that may not take the chat (they
+-- left it unanswered), or nil. The exclusion lapses while no other agent
+-- of the unit is online: a chat is better given back than left unseen.
+local function exclusions(chat, u)
+  local ids = redis.call('SMEMBERS', k_excl(chat))
+  if #ids == 0 then return nil end
+  local set = {}
+  for _, id in ipairs(ids) do set[id] = true end
+  for _, id in ipairs(redis.call('SMEMBERS', k_unit_agents(u))) do
+    if not set[id] then
+      local a = agent(id)
+      if a and a.online then return set end
+    end
+  end
+  return nil
 end
 
 -- drain assigns queue heads of the given units to free agents until no
 -- queued chat has one. Across units the lowest score (priority, then
--- arrival) goes first.
+-- arrival) goes first. A chat that may not go to the free agents (they
+-- left it unanswered) keeps its place, and the chats behind it are served.
 local function drain(units, out)
   local cache = {}
   local function get(id)
@@ -118,41 +187,70 @@ local function drain(units, out)
     end
     return a
   end
-  -- pick returns the head of the unit's free set once it is checked
-  -- against the agent's state. A stale head is dropped and its agent
-  -- indexed again (once per pick, so the loop always ends).
-  local function pick(u)
-    local key, fixed = k_free(u), {}
+  local function valid(a, u, m, score)
+    return a and a.online and a.load < a.max and m == member(a)
+      and redis.call('SISMEMBER', k_agent_units(a.id), u) == 1
+      and (score == nil or tonumber(score) == ratio(a))
+  end
+  -- pick returns the first entry of the unit's free set that is not
+  -- excluded, once it is checked against the agent's state. A stale entry
+  -- is dropped and its agent indexed again (once per pick, so the loop
+  -- always ends), and the walk starts over.
+  local function pick(u, excluded)
+    local key, fixed, rank = k_free(u), {}, 0
     while true do
-      local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+      local head = redis.call('ZRANGE', key, rank, rank, 'WITHSCORES')
       if not head[1] then return nil end
       local id = string.sub(head[1], 17)
       local a = get(id)
-      local ok = a and a.online and a.load < a.max and head[1] == member(a)
-        and redis.call('SISMEMBER', k_agent_units(id), u) == 1
-      if ok and (fixed[id] or tonumber(head[2]) == ratio(a)) then
-        return a
-      end
-      redis.call('ZREM', key, head[1])
-      if a and not fixed[id] then
-        fixed[id] = true
-        index(a)
+      if valid(a, u, head[1], not fixed[id] and head[2] or nil) then
+        if not (excluded and excluded[id]) then return a end
+        rank = rank + 1
+      else
+        redis.call('ZREM', key, head[1])
+        if a and not fixed[id] then
+          fixed[id] = true
+          index(a)
+        end
+        rank = 0
       end
     end
   end
+  -- weighed lists the free agents of the unit the rule ranked, best first.
+  local function weighed(u, excluded)
+    local out = {}
+    local heads = redis.call('ZRANGE', k_free(u), 0, MAX_CANDIDATES - 1, 'WITHSCORES')
+    for i = 1, #heads, 2 do
+      local id = string.sub(heads[i], 17)
+      local a = get(id)
+      if valid(a, u, heads[i], nil) then
+        out[#out + 1] = candidate(a, excluded ~= nil and excluded[id] == true)
+      end
+    end
+    return out
+  end
+  -- next_of finds the unit's first waiting chat a free agent may take.
+  local function next_of(u)
+    for rank = 0, 99 do
+      local head = redis.call('ZRANGE', k_queue(u), rank, rank, 'WITHSCORES')
+      if not head[1] then return nil end
+      local excluded = exclusions(head[1], u)
+      local a = pick(u, excluded)
+      if a then return head[1], tonumber(head[2]), a, excluded end
+      if not excluded then return nil end -- nobody is free
+    end
+    return nil
+  end
   while true do
-    local chat, unit, who, score
+    local chat, unit, who, score, excluded
     for _, u in ipairs(units) do
-      local head = redis.call('ZRANGE', k_queue(u), 0, 0, 'WITHSCORES')
-      if head[1] and (score == nil or tonumber(head[2]) < score) then
-        local a = pick(u)
-        if a then
-          chat, unit, who, score = head[1], u, a, tonumber(head[2])
-        end
+      local c, sc, a, ex = next_of(u)
+      if c and (score == nil or sc < score) then
+        chat, unit, who, score, excluded = c, u, a, sc, ex
       end
     end
     if not chat then return end
-    assign(chat, unit, who, out)
+    assign(chat, unit, who, out, 'lowest_load', weighed(unit, excluded))
   end
 end
 
@@ -163,6 +261,7 @@ local function detach(chat)
   local c = redis.call('HMGET', k_chat(chat), 'unit', 'agent', 'at')
   if not c[1] then return nil end
   local ag = c[2] or ''
+  redis.call('ZREM', K_UNANSWERED, chat)
   if ag == '' then
     redis.call('ZREM', k_queue(c[1]), chat)
   else
@@ -197,9 +296,59 @@ end
 local function reply(out)
   local r = {'ok'}
   for _, x in ipairs(out) do
-    for i = 1, 6 do r[#r + 1] = x[i] end
+    for _, v in ipairs({x.chat, x.unit, x.agent, x.waited, x.requeued, x.from, x.rule, x.online, x.left, int(#x.cands)}) do
+      r[#r + 1] = v
+    end
+    for _, c in ipairs(x.cands) do
+      local flags = ''
+      if c.chosen then flags = flags .. 'c' end
+      if c.excluded then flags = flags .. 'x' end
+      if flags == '' then flags = '-' end
+      for _, v in ipairs({c.id, int(c.load), int(c.max), int(c.since), flags}) do
+        r[#r + 1] = v
+      end
+    end
   end
   return r
+end
+
+-- requeued marks the assignments of chats taken from their agents (taken:
+-- chat -> agent) for why, and adds, in order, those still waiting.
+local function requeued(out, taken, order, units, why)
+  for _, x in ipairs(out) do
+    if taken[x.chat] then
+      x.requeued, x.from = why, taken[x.chat]
+      taken[x.chat] = nil
+    end
+  end
+  for _, chat in ipairs(order) do
+    if taken[chat] then
+      local e = entry(chat, units[chat], '', '0', why, {})
+      e.requeued, e.from = why, taken[chat]
+      out[#out + 1] = e
+    end
+  end
+end
+
+-- track_visitor remembers a chat's visitor for presence: the visitor's
+-- open chat, and, when no socket of theirs is open, since when they are gone.
+local function track_visitor(chat, v)
+  if not v or v == '' then return end
+  redis.call('HSET', k_chat(chat), 'visitor', v)
+  redis.call('SET', k_vchat(v), chat)
+  if redis.call('HLEN', k_vsock(v)) == 0 then
+    redis.call('ZADD', K_VGONE, 'NX', ARGV[2], v)
+  end
+end
+
+-- forget_visitor drops the presence records of a chat that ended.
+local function forget_visitor(chat)
+  local v = redis.call('HGET', k_chat(chat), 'visitor')
+  if not v or v == '' then return end
+  if redis.call('GET', k_vchat(v)) == chat then
+    redis.call('DEL', k_vchat(v))
+    redis.call('ZREM', K_VGONE, v)
+  end
 end
 
 -- set_units makes ARGV[from..] the agent's units: it leaves its old units'

@@ -2,7 +2,8 @@
 local unit, ag = detach(ARGV[6])
 local out = {}
 if unit then
-  redis.call('DEL', KEYS[1])
+  forget_visitor(ARGV[6])
+  redis.call('DEL', KEYS[1], k_excl(ARGV[6]))
   if ag ~= '' then
     drain(redis.call('SMEMBERS', k_agent_units(ag)), out)
   end

@@ -10,7 +10,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(NOW - GRACE
   lost[#lost + 1] = id
 end
 
-local requeued, owner, order = {}, {}, {}
+local requeued_units, owner, order = {}, {}, {}
 for _, id in ipairs(lost) do
   local set = k_agent_chats(id)
   for _, chat in ipairs(redis.call('SMEMBERS', set)) do
@@ -18,7 +18,8 @@ for _, id in ipairs(lost) do
     local c = redis.call('HMGET', key, 'unit', 'base')
     redis.call('HSET', key, 'agent', '', 'enq', ARGV[2])
     redis.call('ZADD', k_queue(c[1]), int(tonumber(c[2]) - HEAD), chat)
-    requeued[chat] = c[1]
+    requeued_units[chat] = c[1]
+    redis.call('ZREM', K_UNANSWERED, chat)
     owner[chat] = id
     order[#order + 1] = chat
   end
@@ -31,15 +32,5 @@ end
 
 local out = {}
 drain(redis.call('SMEMBERS', KEYS[3]), out)
-for _, x in ipairs(out) do
-  if requeued[x[1]] then
-    x[5], x[6] = '1', owner[x[1]]
-    requeued[x[1]] = nil
-  end
-end
-for _, chat in ipairs(order) do
-  if requeued[chat] then
-    out[#out + 1] = {chat, requeued[chat], '', '0', '1', owner[chat]}
-  end
-end
+requeued(out, owner, order, requeued_units, 'agent_unavailable')
 return reply(out)

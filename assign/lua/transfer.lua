@@ -18,11 +18,12 @@ if to ~= '' then
 end
 
 detach(chat)
+redis.call('DEL', k_excl(chat)) -- staff moved it: earlier exclusions no longer apply
 redis.call('HSET', KEYS[1], 'unit', unit, 'agent', '', 'enq', ARGV[2])
 redis.call('SADD', KEYS[2], unit)
 local out = {}
 if target then
-  assign(chat, unit, target, out)
+  assign(chat, unit, target, out, 'named_agent', {candidate(target, false)})
 else
   redis.call('ZADD', k_queue(unit), c[3], chat)
 end

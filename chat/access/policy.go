@@ -20,6 +20,9 @@ const (
 	RateChat     Action = "chat.rate"     // give it a satisfaction rating
 	TransferChat Action = "chat.transfer" // move it to another unit or agent
 	EscalateChat Action = "chat.escalate" // close it into a ticket
+	// ReadAssignments: read why a chat went where it went (its assignment
+	// records), to check that nothing was decided by hand.
+	ReadAssignments Action = "chat.assignments"
 )
 
 // Actions not on one object.
@@ -69,12 +72,14 @@ var grants = map[Action][]string{
 	RateChat:     {visitor},
 	TransferChat: {agent, supervisor, admin},
 	EscalateChat: {agent, supervisor, admin, apikey},
-	StaffSession: {agent, supervisor, admin},
-	SetPresence:  {agent, supervisor, admin},
-	ListStaff:    {supervisor, admin},
-	ManageStaff:  {admin},
-	ManageKeys:   {admin},
-	ReadAudit:    {admin},
+	// Supervisors of the chat's unit and admins (Chat scopes the unit).
+	ReadAssignments: {supervisor, admin},
+	StaffSession:    {agent, supervisor, admin},
+	SetPresence:     {agent, supervisor, admin},
+	ListStaff:       {supervisor, admin},
+	ManageStaff:     {admin},
+	ManageKeys:      {admin},
+	ReadAudit:       {admin},
 
 	ReadTranscript: {visitor, agent, supervisor, admin, apikey},
 	CreateTicket:   {visitor, agent, supervisor, admin, apikey},

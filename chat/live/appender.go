@@ -7,11 +7,14 @@ import (
 	"github.com/chatd/chatd/chat"
 )
 
-// pending is one message waiting for its group commit; done is called
-// from the writer once the outcome is known and must not block.
+// pending is one message waiting for its group commit. done is called
+// from the writer once the outcome is stored, before the message is
+// relayed, so the sender's ack is queued ahead of its own echo; relayed
+// is called after the relay. Neither may block.
 type pending struct {
-	req  chat.AppendRequest
-	done func(chat.AppendResult)
+	req     chat.AppendRequest
+	done    func(chat.AppendResult)
+	relayed func()
 }
 
 // startWriters runs the group-commit writers. Each owns a share of the
@@ -31,18 +34,23 @@ func (s *Service) startWriters(ctx context.Context) {
 }
 
 // append hands a message to the group commit; done learns the outcome
-// once the message is durable (or refused). It blocks only while the
-// writer's queue is full.
-func (s *Service) append(ctx context.Context, r chat.AppendRequest, done func(chat.AppendResult)) {
+// once the message is durable (or refused), before it is relayed, and
+// relayed runs once it was. It blocks only while the writer's queue is
+// full.
+func (s *Service) append(ctx context.Context, r chat.AppendRequest, done func(chat.AppendResult), relayed func()) {
 	h := fnv.New32a()
 	h.Write([]byte(r.ChatID))
-	p := &pending{req: r, done: done}
+	p := &pending{req: r, done: done, relayed: relayed}
+	fail := func(err error) {
+		done(chat.AppendResult{Err: err})
+		relayed()
+	}
 	select {
 	case s.writers[int(h.Sum32())%len(s.writers)] <- p:
 	case <-ctx.Done():
-		done(chat.AppendResult{Err: ctx.Err()})
+		fail(ctx.Err())
 	case <-s.closing:
-		done(chat.AppendResult{Err: chat.Errorf(chat.EUnavailable, "server shutting down")})
+		fail(chat.Errorf(chat.EUnavailable, "server shutting down"))
 	}
 }
 
@@ -75,6 +83,11 @@ func (s *Service) writeLoop(ctx context.Context, in chan *pending) {
 		timer := s.metrics.commit.Start()
 		res := s.store.AppendBatch(context.WithoutCancel(ctx), reqs)
 		timer.Stop(len(reqs))
+		// The senders' acks are queued before the relay: a sender's own
+		// copy can never overtake its ack.
+		for i, p := range batch {
+			p.done(res[i])
+		}
 		msgs := make([]published, 0, len(res))
 		for _, r := range res {
 			if r.Err != nil || r.Duplicate {
@@ -94,8 +107,8 @@ func (s *Service) writeLoop(ctx context.Context, in chan *pending) {
 			// store on the next message or on resume.
 			s.log.Warn("relay", "err", err, "messages", len(msgs))
 		}
-		for i, p := range batch {
-			p.done(res[i])
+		for _, p := range batch {
+			p.relayed()
 		}
 	}
 }

@@ -29,11 +29,12 @@ func (s *Service) apply(ctx context.Context, as []assign.Assignment) {
 }
 
 // assigned records that a.ChatID is now a.AgentID's, writing the chat row
-// once, and tells both sides: the agent's connections get the chat and its
-// visitor with the join.
+// once with the records of why, and tells both sides: the agent's
+// connections get the chat and its visitor with the join.
 func (s *Service) assigned(ctx context.Context, a assign.Assignment) {
 	agentID := a.AgentID
-	ch, v, outcome, err := s.store.Assign(ctx, chat.Transition{ChatID: a.ChatID, From: chat.OpenStates, To: chat.StatusActive, AgentID: &agentID, Unit: a.Unit})
+	ch, v, outcome, err := s.store.Assign(ctx, chat.Transition{ChatID: a.ChatID, From: chat.OpenStates, To: chat.StatusActive, AgentID: &agentID, Unit: a.Unit,
+		Records: records(a)})
 	if err != nil {
 		s.log.Error("record assignment", "chat", a.ChatID, "agent", a.AgentID, "err", err)
 		return
@@ -52,13 +53,16 @@ func (s *Service) assigned(ctx context.Context, a assign.Assignment) {
 	}
 	s.metrics.assigned.Observe(wait.Seconds())
 	var msgs []published
-	taken := a.From != "" && a.From != a.AgentID // from an agent gone past the grace, straight to another
+	taken := a.From != "" && a.From != a.AgentID // from an agent gone or silent, straight to another
 	if taken {
 		from, ref := s.agentRef(ctx, a.From), s.agentRef(ctx, a.AgentID)
-		msgs = append(msgs, published{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Unit: ch.Unit,
-			Frame: encode(transferredFrame{Type: TTransferred, ChatID: ch.ID, Unit: ch.Unit, FromAgent: &from, Agent: &ref, Reason: "agent_unavailable"})}})
+		tf := encode(transferredFrame{Type: TTransferred, ChatID: ch.ID, Unit: ch.Unit, FromAgent: &from, Agent: &ref, Reason: reasonOf(a)})
+		// The new agent hears of it too, before its chat.assigned.
+		msgs = append(msgs, published{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Unit: ch.Unit, Frame: tf}},
+			published{s.hub.agentChannel(a.AgentID), &envelope{Kind: evFrame, Frame: tf}})
 	}
-	msgs = append(msgs, s.assignedEnvelopes(ctx, ch, v)...)
+	p := assign.Presence{Online: a.VisitorOnline, LeftAt: a.VisitorLeftAt}
+	msgs = append(msgs, s.assignedEnvelopes(ctx, ch, v, &p)...)
 	if taken {
 		msgs = append(msgs, published{s.hub.agentChannel(a.From), &envelope{Kind: evLeave, Chat: ch.ID}})
 	}
@@ -67,23 +71,60 @@ func (s *Service) assigned(ctx context.Context, a assign.Assignment) {
 	}
 }
 
+// reasonOf says why a chat was taken from its agent.
+func reasonOf(a assign.Assignment) string {
+	if a.Reason != "" {
+		return a.Reason
+	}
+	return assign.ReasonAgentUnavailable
+}
+
+// records says why the assigner moved a chat: taken from an agent (gone,
+// or silent), then given to one or left waiting.
+func records(a assign.Assignment) []chat.AssignmentRecord {
+	var out []chat.AssignmentRecord
+	waited := a.Waited.Milliseconds()
+	if a.Requeued {
+		out = append(out, chat.AssignmentRecord{Kind: chat.RecordRequeued, Unit: a.Unit, FromAgentID: a.From, Rule: reasonOf(a), Candidates: []chat.Candidate{}})
+	}
+	if a.AgentID != "" {
+		out = append(out, chat.AssignmentRecord{Kind: chat.RecordAssigned, Unit: a.Unit, AgentID: a.AgentID, FromAgentID: a.From,
+			Rule: a.Rule, WaitedMS: waited, Candidates: candidates(a.Candidates)})
+	}
+	return out
+}
+
+func candidates(cs []assign.Candidate) []chat.Candidate {
+	out := make([]chat.Candidate, len(cs))
+	for i, c := range cs {
+		out[i] = chat.Candidate{AgentID: c.AgentID, Load: c.Load, Max: c.Max, Chosen: c.Chosen, Excluded: c.Excluded}
+		if !c.FreeSince.IsZero() {
+			t := c.FreeSince
+			out[i].FreeSince = &t
+		}
+	}
+	return out
+}
+
 // assignedEnvelopes announce an assignment: chat.assigned to the chat's
-// followers, and the join to the agent's connections with the chat and its
-// visitor.
-func (s *Service) assignedEnvelopes(ctx context.Context, ch *chat.Chat, v *chat.Visitor) []published {
+// followers, and the join to the agent's connections with the chat, its
+// visitor and the visitor's presence (nil: read when joining).
+func (s *Service) assignedEnvelopes(ctx context.Context, ch *chat.Chat, v *chat.Visitor, p *assign.Presence) []published {
 	ref := s.agentRef(ctx, ch.AgentID)
 	return []published{
 		{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Agent: assignment(ch),
 			Frame: encode(assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, Agent: ref, LastSeq: ch.LastSeq})}},
-		{s.hub.agentChannel(ch.AgentID), &envelope{Kind: evJoin, Chat: ch.ID, Assigned: ch, LastNote: ch.LastNote, Visitor: v}},
+		{s.hub.agentChannel(ch.AgentID), &envelope{Kind: evJoin, Chat: ch.ID, Assigned: ch, LastNote: ch.LastNote, Visitor: v, Presence: p}},
 	}
 }
 
 // requeued records that a chat went back to its queue (its agent was gone
-// past the grace period) and tells the agent it is no longer theirs.
+// past the grace period, or did not answer) and tells both sides: the
+// agent that it is no longer theirs.
 func (s *Service) requeued(ctx context.Context, a assign.Assignment) {
 	none := ""
-	ch, outcome, err := s.store.Transit(ctx, chat.Transition{ChatID: a.ChatID, From: chat.OpenStates, To: chat.StatusQueued, AgentID: &none, Unit: a.Unit})
+	ch, outcome, err := s.store.Transit(ctx, chat.Transition{ChatID: a.ChatID, From: chat.OpenStates, To: chat.StatusQueued, AgentID: &none, Unit: a.Unit,
+		Records: records(a)})
 	if err != nil || outcome == chat.Refused {
 		if err != nil {
 			s.log.Error("record requeue", "chat", a.ChatID, "err", err)
@@ -94,7 +135,7 @@ func (s *Service) requeued(ctx context.Context, a assign.Assignment) {
 		return
 	}
 	from := s.agentRef(ctx, a.From)
-	f := encode(transferredFrame{Type: TTransferred, ChatID: ch.ID, Unit: ch.Unit, FromAgent: &from, Reason: "agent_unavailable"})
+	f := encode(transferredFrame{Type: TTransferred, ChatID: ch.ID, Unit: ch.Unit, FromAgent: &from, Reason: reasonOf(a)})
 	if err := s.hub.publishMany(ctx, []published{
 		{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Unit: ch.Unit, Frame: f}},
 		{s.hub.agentChannel(a.From), &envelope{Kind: evLeave, Chat: ch.ID}},
@@ -236,7 +277,7 @@ func (s *Service) queuedFrame(ctx context.Context, ch *chat.Chat) (queuedFrame, 
 
 // assignedFrame describes an active chat; staff also get the visitor (read
 // when v is nil), the chat and its history.
-func (s *Service) assignedFrame(ctx context.Context, ch *chat.Chat, v *chat.Visitor, staff bool) (assignedFrame, error) {
+func (s *Service) assignedFrame(ctx context.Context, ch *chat.Chat, v *chat.Visitor, p *assign.Presence, staff bool) (assignedFrame, error) {
 	f := assignedFrame{Type: TAssigned, ChatID: ch.ID, Unit: ch.Unit, LastSeq: ch.LastSeq}
 	if ch.AgentID != "" {
 		f.Agent = s.agentRef(ctx, ch.AgentID)
@@ -250,7 +291,14 @@ func (s *Service) assignedFrame(ctx context.Context, ch *chat.Chat, v *chat.Visi
 			return f, err
 		}
 	}
-	f.staffAssigned = &staffAssigned{Visitor: v, Chat: ch}
+	if p == nil {
+		ps, err := s.assign.Visitors(ctx, ch.VisitorID)
+		if err != nil {
+			return f, err
+		}
+		p = &ps[0]
+	}
+	f.staffAssigned = &staffAssigned{Visitor: v, Chat: withPresence(ch, *p)}
 	// Read after the connection subscribed: anything later arrives live.
 	msgs, err := s.store.Messages(ctx, ch.ID, chat.KindMessage, 0, 0)
 	if err != nil {

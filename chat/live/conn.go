@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -52,6 +53,7 @@ type conn struct {
 	// it ends when the connection is torn down.
 	life    context.Context
 	writers sync.WaitGroup
+	writing atomic.Int64 // when the write under way began (Unix ns), 0 when none
 	// timers are the resume window and the keepalive, armed before the
 	// connection is added to the hub (whose Shutdown stops them).
 	timers []*time.Timer
@@ -60,6 +62,14 @@ type conn struct {
 	channels    map[string]struct{} // guarded by the hub's mutex
 
 	follow *follower // the writer's (one at a time)
+
+	// greeted is closed once hello and the state it describes are
+	// written: the reader handles no frame before, so hello shows the
+	// moment of connecting and nothing a frame causes can precede it.
+	greeted chan struct{}
+	// counted: a visitor's socket the assigner counts (VisitorConnected),
+	// to be uncounted when it closes.
+	counted atomic.Bool
 
 	// Messages being committed: at most cap(inflight) at once; pending
 	// lets other frames wait for them.
@@ -73,7 +83,7 @@ type conn struct {
 func (s *Service) newConn(ctx context.Context, ws *websocket.Conn, who chat.Principal, session, name, ip string) *conn {
 	c := &conn{
 		svc: s, ws: ws, who: who, session: session, ip: ip, visitorName: name, life: ctx,
-		out: newOutbox(s.cfg.SendQueue), done: make(chan struct{}), inflight: make(chan struct{}, 64),
+		out: newOutbox(s.cfg.SendQueue), done: make(chan struct{}), greeted: make(chan struct{}), inflight: make(chan struct{}, 64),
 		limiter: rate.NewLimiter(s.cfg.FrameRate, s.cfg.FrameBurst),
 		allowed: map[string]bool{}, channels: map[string]struct{}{},
 	}
@@ -104,13 +114,33 @@ func (c *conn) logger() *slog.Logger { return c.svc.log.With("who", c.who.Key())
 func (c *conn) deliver(e *envelope) { c.enqueue(item{env: e}) }
 
 func (c *conn) enqueue(it item) {
+	if c.stalled() {
+		c.cutOff("slow consumer: not reading")
+		return
+	}
 	ok := c.out.push(it, func() {
 		c.writers.Add(1)
 		go c.drain()
 	})
 	if !ok {
+		c.cutOff("slow consumer: send queue full")
+	}
+}
+
+// stalled reports whether the writer has been stuck in one write for
+// longer than the stall timeout: the peer is not reading. It is cut off
+// as a slow consumer then, before the write's own timeout would drop the
+// connection without a word.
+func (c *conn) stalled() bool {
+	since := c.writing.Load()
+	return since != 0 && time.Since(time.Unix(0, since)) > c.svc.cfg.StallTimeout
+}
+
+// cutOff closes a connection that cannot keep up (1013), counting it once.
+func (c *conn) cutOff(reason string) {
+	if c.out.cut() {
 		c.svc.metrics.slowClosed.Inc()
-		go c.close(websocket.StatusTryAgainLater, "slow consumer: send queue full")
+		go c.close(websocket.StatusTryAgainLater, reason)
 	}
 }
 
@@ -138,9 +168,6 @@ func (o *outbox) push(it item, start func()) bool {
 		return true
 	}
 	if len(o.items) >= o.max {
-		// Cut off once: the connection is closed and later frames are
-		// dropped, so it is counted and closed a single time.
-		o.closed, o.items = true, nil
 		return false
 	}
 	o.items = append(o.items, it)
@@ -163,6 +190,19 @@ func (o *outbox) next() []item {
 		return nil
 	}
 	return items
+}
+
+// cut closes the outbox of a connection that cannot keep up, once: it
+// reports whether this call did it, so the connection is counted and
+// closed a single time and later frames are dropped.
+func (o *outbox) cut() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return false
+	}
+	o.closed, o.items = true, nil
+	return true
 }
 
 // close drops what is waiting and starts no more writers.
@@ -198,11 +238,22 @@ func (c *conn) startTimers() {
 
 // readLoop handles client frames until the socket fails or closes.
 func (c *conn) readLoop(ctx context.Context) error {
-	violations := 0
+	// A burst past the limit is answered frame by frame; a client that has
+	// more than maxStrikes frames refused with no pause of a second between
+	// them is flooding, and is closed. (A frame let through now and then by
+	// the refilling limit is no pause.)
+	strikes, lastStrike := 0, time.Time{}
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
 			return err
+		}
+		// A frame sent before hello waits for it (the socket holds the
+		// ones after it).
+		select {
+		case <-c.greeted:
+		case <-c.done:
+			return errors.New("closed before hello")
 		}
 		if typ != websocket.MessageText {
 			c.close(websocket.StatusUnsupportedData, "text frames only")
@@ -216,7 +267,8 @@ func (c *conn) readLoop(ctx context.Context) error {
 		if !c.limiter.Allow() || !c.svc.limits.allow(c.ip) {
 			c.svc.metrics.rateLimited.Inc()
 			c.reply(errFrame(chat.Errorf(chat.ERateLimited, "too many frames; slow down"), f.ClientID))
-			if violations++; violations > 200 {
+			strikes, lastStrike = strikes+1, time.Now()
+			if strikes > maxStrikes {
 				// The errors already queued are written first.
 				c.enqueue(item{closing: &closing{websocket.StatusPolicyViolation, "rate limit exceeded persistently"}})
 				select {
@@ -227,7 +279,9 @@ func (c *conn) readLoop(ctx context.Context) error {
 			}
 			continue
 		}
-		violations = 0
+		if strikes > 0 && time.Since(lastStrike) > time.Second {
+			strikes = 0
+		}
 		if ferr != nil {
 			c.reply(errFrame(ferr, f.ClientID))
 			continue
@@ -263,8 +317,13 @@ func (c *conn) drain() {
 
 // write sends one frame under its own timeout.
 func (c *conn) write(ctx context.Context, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// Well past the stall timeout: a peer that stops reading is cut off as
+	// a slow consumer (1013) first, and the close frame still has time to
+	// reach it should it read again.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	c.writing.Store(time.Now().UnixNano())
+	defer c.writing.Store(0)
 	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
 		return &writeError{err}
 	}
@@ -366,6 +425,7 @@ func (c *conn) greet(ctx context.Context) error {
 		c.close(websocket.StatusTryAgainLater, "try again later")
 		return &writeError{err}
 	}
+	close(c.greeted)
 	return nil
 }
 
@@ -434,7 +494,7 @@ func (c *conn) joinAssigned(ctx context.Context, e *envelope) error {
 			return err
 		}
 	}
-	f, err := c.svc.assignedFrame(ctx, ch, e.Visitor, true)
+	f, err := c.svc.assignedFrame(ctx, ch, e.Visitor, e.Presence, true)
 	if err != nil {
 		return err
 	}
@@ -456,7 +516,7 @@ func (c *conn) writeState(ctx context.Context, ch *chat.Chat) error {
 		if st := c.follow.chats[ch.ID]; st != nil && st.announced == assignment(ch) {
 			return nil
 		}
-		f, err := c.svc.assignedFrame(ctx, ch, nil, false)
+		f, err := c.svc.assignedFrame(ctx, ch, nil, nil, false)
 		if err != nil {
 			return err
 		}
@@ -490,6 +550,10 @@ func (c *conn) ping(ctx context.Context) bool {
 	}
 	return true
 }
+
+// maxStrikes is how many frames in a row the rate limits may refuse a
+// connection before it is closed.
+const maxStrikes = 200
 
 // closeSessionEnded closes a staff socket whose session ended: the account
 // was disabled, its password changed, or the session logged out.

@@ -221,6 +221,9 @@ func TestOutbox(t *testing.T) {
 	if o.push(item{}, start) {
 		t.Fatal("a fourth waiting item was taken: the outbox holds 3")
 	}
+	if !o.cut() || o.cut() {
+		t.Fatal("the first cut of a full outbox must report it did it, a second must not")
+	}
 	if !o.push(item{}, start) || o.next() != nil {
 		t.Fatal("after the cut, pushes are dropped quietly and nothing is handed out")
 	}

@@ -32,6 +32,10 @@ const (
 	TClosed      = "chat.closed"
 	TEscalated   = "chat.escalated"
 	TQueue       = "queue"
+	// Staff following a chat: its visitor's last socket closed, or one
+	// opened again.
+	TVisitorOnline  = "visitor.online"
+	TVisitorOffline = "visitor.offline"
 )
 
 // inFrame is any client frame; which fields matter depends on Type.
@@ -163,7 +167,7 @@ type assignedFrame struct {
 // present, empty or not.
 type staffAssigned struct {
 	Visitor  *chat.Visitor  `json:"visitor"`
-	Chat     *chat.Chat     `json:"chat"`
+	Chat     *liveChat      `json:"chat"`
 	History  []messageFrame `json:"history"`
 	Notes    []messageFrame `json:"notes"`
 	LastNote int64          `json:"last_note"`
@@ -236,8 +240,8 @@ type helloFrame struct {
 
 // staffHello is what a staff connection's hello adds.
 type staffHello struct {
-	Agent *chat.Agent  `json:"agent"`
-	Chats []*chat.Chat `json:"chats"` // active chats, [] when none
+	Agent *chat.Agent `json:"agent"`
+	Chats []*liveChat `json:"chats"` // active chats, [] when none
 }
 
 // encode marshals a frame; frames are plain structs, so it cannot fail.

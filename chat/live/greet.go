@@ -23,15 +23,16 @@ func (s *Service) greetStaff(ctx context.Context, c *conn) error {
 	if err != nil {
 		return err
 	}
-	if chats == nil {
-		chats = []*chat.Chat{}
+	live, err := s.chatsWithPresence(ctx, chats)
+	if err != nil {
+		return err
 	}
 	// A reconnect within the grace period keeps the chats.
 	if err := s.assign.Connected(ctx, a.ID, s.node); err != nil {
 		return err
 	}
 	hello := s.hello(a.Role)
-	hello.staffHello = &staffHello{Agent: a, Chats: chats}
+	hello.staffHello = &staffHello{Agent: a, Chats: live}
 	if err := c.write(ctx, encode(hello)); err != nil {
 		return err
 	}
@@ -68,6 +69,11 @@ func (s *Service) greetVisitor(ctx context.Context, c *conn) error {
 			return err
 		}
 	}
+	// Counted before hello: once greeted, the visitor is present on
+	// every node's reckoning.
+	if err := s.visitorCame(ctx, c); err != nil {
+		return err
+	}
 	if err := c.write(ctx, encode(hello)); err != nil {
 		return err
 	}
@@ -88,7 +94,7 @@ func (s *Service) standing(ctx context.Context, c *conn, ch *chat.Chat) ([]byte,
 		}
 		return encode(q), nil
 	}
-	f, err := s.assignedFrame(ctx, ch, nil, false)
+	f, err := s.assignedFrame(ctx, ch, nil, nil, false)
 	if err != nil {
 		return nil, err
 	}

@@ -137,6 +137,9 @@ func (s *Service) message(ctx context.Context, c *conn, f *inFrame, kind string)
 		} else {
 			c.reply(encode(ackFrame{Type: TAck, ClientID: clientID, ChatID: chatID, Seq: r.Message.Seq}))
 		}
+	}, func() {
+		// Released only once relayed: a later frame (a close) is never
+		// relayed ahead of this message.
 		c.pending.Done()
 		<-c.inflight
 	})
@@ -326,7 +329,8 @@ func (s *Service) transfer(ctx context.Context, c *conn, f *inFrame) error {
 	// The chat row is written once: straight to its new agent when the
 	// transfer gave it one at once, else back to the queue.
 	now, rest := takeAssignment(as, ch.ID)
-	t := chat.Transition{Who: c.who, ClientID: f.ClientID, ChatID: ch.ID, From: chat.OpenStates, To: chat.StatusQueued, Unit: unit}
+	t := chat.Transition{Who: c.who, ClientID: f.ClientID, ChatID: ch.ID, From: chat.OpenStates, To: chat.StatusQueued, Unit: unit,
+		Records: transferRecords(c.who, ch, unit, f.AgentID, now)}
 	var moved *chat.Chat
 	var v *chat.Visitor
 	var outcome chat.Outcome
@@ -345,11 +349,36 @@ func (s *Service) transfer(ctx context.Context, c *conn, f *inFrame) error {
 		return chat.Finished(moved.Status)
 	}
 	s.ack(c, f, ackFrame{ChatID: ch.ID})
-	s.announceTransfer(ctx, ch, moved, v, f.AgentID)
+	var p *assign.Presence
+	if now != nil {
+		p = &assign.Presence{Online: now.VisitorOnline, LeftAt: now.VisitorLeftAt}
+	}
+	s.announceTransfer(ctx, ch, moved, v, p, f.AgentID)
 	s.apply(ctx, rest)
 	s.queueChanged(ctx, ch.Unit)
 	s.queueChanged(ctx, unit)
 	return nil
+}
+
+// transferRecords says why a staff transfer moved a chat: who moved it
+// where, and, when it went to an agent at once, the rule and the
+// candidates of that choice.
+func transferRecords(who chat.Principal, ch *chat.Chat, unit, named string, now *assign.Assignment) []chat.AssignmentRecord {
+	tr := chat.AssignmentRecord{Kind: chat.RecordTransferred, Unit: unit, FromAgentID: ch.AgentID, Rule: "transfer",
+		ByKind: who.Kind(), ByID: who.ID(), Candidates: []chat.Candidate{}}
+	if named != "" {
+		tr.Rule = assign.RuleNamedAgent
+	}
+	if now == nil {
+		return []chat.AssignmentRecord{tr}
+	}
+	tr.AgentID = now.AgentID
+	if named != "" {
+		tr.Candidates = candidates(now.Candidates)
+		return []chat.AssignmentRecord{tr}
+	}
+	return []chat.AssignmentRecord{tr, {Kind: chat.RecordAssigned, Unit: unit, AgentID: now.AgentID, FromAgentID: ch.AgentID,
+		Rule: now.Rule, WaitedMS: now.Waited.Milliseconds(), Candidates: candidates(now.Candidates)}}
 }
 
 // takeAssignment finds chatID's own assignment among as and returns it
@@ -367,7 +396,7 @@ func takeAssignment(as []assign.Assignment, chatID string) (*assign.Assignment, 
 // announceTransfer tells both sides a chat moved, the old agent's
 // connections to stop following it, and, when it went straight to an
 // agent, that agent's connections to start.
-func (s *Service) announceTransfer(ctx context.Context, before, after *chat.Chat, v *chat.Visitor, named string) {
+func (s *Service) announceTransfer(ctx context.Context, before, after *chat.Chat, v *chat.Visitor, p *assign.Presence, named string) {
 	tf := transferredFrame{Type: TTransferred, ChatID: after.ID, Unit: after.Unit, Reason: "transfer"}
 	if before.AgentID != "" {
 		r := s.agentRef(ctx, before.AgentID)
@@ -382,7 +411,7 @@ func (s *Service) announceTransfer(ctx context.Context, before, after *chat.Chat
 		msgs = append(msgs, published{s.hub.agentChannel(before.AgentID), &envelope{Kind: evLeave, Chat: after.ID}})
 	}
 	if after.Status == chat.StatusActive {
-		msgs = append(msgs, s.assignedEnvelopes(ctx, after, v)...)
+		msgs = append(msgs, s.assignedEnvelopes(ctx, after, v, p)...)
 	}
 	if err := s.hub.publishMany(ctx, msgs); err != nil {
 		s.log.Error("publish transfer", "chat", after.ID, "err", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chatd/chatd/assign"
 	"github.com/chatd/chatd/chat"
 )
 
@@ -45,7 +46,9 @@ type envelope struct {
 	Assigned *chat.Chat    `json:"ch,omitempty"`
 	LastNote int64         `json:"ln,omitempty"`
 	Visitor  *chat.Visitor `json:"v,omitempty"`
-	Frame    []byte        `json:"-"`
+	// Presence is the visitor's, as the assignment saw it.
+	Presence *assign.Presence `json:"p,omitempty"`
+	Frame    []byte           `json:"-"`
 }
 
 func (e *envelope) marshal() []byte {

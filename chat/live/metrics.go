@@ -14,6 +14,8 @@ type metrics struct {
 	rateLimited prometheus.Counter
 	slowClosed  prometheus.Counter
 	assigned    prometheus.Histogram
+	noResponse  prometheus.Counter
+	visitorLeft *prometheus.CounterVec
 	commit      commitMetrics
 }
 
@@ -44,6 +46,10 @@ func newMetrics() *metrics {
 		slowClosed:  prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_slow_consumers_total", Help: "Connections cut off for not reading."}),
 		assigned: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "chatd_chat_wait_seconds", Help: "Time from chat start to its assignment, recorded by the node that assigned it.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 20)}),
+		noResponse: prometheus.NewCounter(prometheus.CounterOpts{Name: "chatd_no_response_total",
+			Help: "Assigned chats taken from an agent who did not answer within CHAT_FIRST_RESPONSE_TIMEOUT."}),
+		visitorLeft: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "chatd_visitor_left_total",
+			Help: "Chats closed because their visitor left (reason visitor_left), by the state they were in: queued or active."}, []string{"state"}),
 		commit: commitMetrics{
 			seconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "chatd_commit_seconds", Help: "Duration of one group commit.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
 			size:    prometheus.NewHistogram(prometheus.HistogramOpts{Name: "chatd_commit_messages", Help: "Messages per group commit.", Buckets: prometheus.ExponentialBuckets(1, 2, 10)}),
@@ -54,5 +60,5 @@ func newMetrics() *metrics {
 func (m *metrics) collectors(s *Service) []prometheus.Collector {
 	conns := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "chatd_connections", Help: "Open WebSocket connections on this node."},
 		func() float64 { return float64(len(s.hub.all())) })
-	return []prometheus.Collector{m.frames, m.started, m.ended, m.stored, m.rateLimited, m.slowClosed, m.assigned, m.commit.seconds, m.commit.size, conns}
+	return []prometheus.Collector{m.frames, m.started, m.ended, m.stored, m.rateLimited, m.slowClosed, m.assigned, m.noResponse, m.visitorLeft, m.commit.seconds, m.commit.size, conns}
 }

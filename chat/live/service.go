@@ -35,6 +35,9 @@ type Store interface {
 	Seen(ctx context.Context, principal, clientID string) (bool, error)
 	Rate(ctx context.Context, who chat.Principal, clientID, chatID string, rating int, comment string) error
 	LiveSessions(ctx context.Context, tokens []string) (map[string]bool, error)
+	Answered(ctx context.Context, chatID string, since time.Time) (bool, error)
+	AwaitsAnswer(ctx context.Context, chatID string) (bool, error)
+	Assignments(ctx context.Context, chatID string) ([]chat.AssignmentRecord, error)
 }
 
 // Assigner decides who serves which chat (package assign).
@@ -43,7 +46,7 @@ type Assigner interface {
 	Heartbeat(ctx context.Context, agentIDs ...string) error
 	Connected(ctx context.Context, agentID, node string) error
 	Disconnected(ctx context.Context, agentID, node string) error
-	Enqueue(ctx context.Context, chatID, unit string, priority int) ([]assign.Assignment, error)
+	EnqueueChat(ctx context.Context, w assign.Waiting) ([]assign.Assignment, error)
 	Release(ctx context.Context, chatID string) ([]assign.Assignment, error)
 	Transfer(ctx context.Context, chatID, toUnit, toAgentID string) ([]assign.Assignment, error)
 	Sweep(ctx context.Context) ([]assign.Assignment, error)
@@ -51,7 +54,14 @@ type Assigner interface {
 	Position(ctx context.Context, chatID string) (unit string, pos int, eta time.Duration, err error)
 	Available(ctx context.Context, unit string) (int, error)
 	Update(ctx context.Context, a assign.Agent) ([]assign.Assignment, error)
-	Restore(ctx context.Context, chatID, unit string, priority int, agentID string) error
+	Restore(ctx context.Context, chatID, unit string, priority int, agentID, visitorID string) error
+	VisitorConnected(ctx context.Context, visitorID, node string) (assign.VisitorChange, error)
+	VisitorDisconnected(ctx context.Context, visitorID, node string) (assign.VisitorChange, error)
+	NodeHeartbeat(ctx context.Context, node string, sockets func() map[string]int) error
+	Visitors(ctx context.Context, visitorIDs ...string) ([]assign.Presence, error)
+	Lifecycle(ctx context.Context, l assign.Limits) ([]assign.Event, error)
+	Answered(ctx context.Context, chatIDs ...string) error
+	NoResponse(ctx context.Context, chatID, agentID string, assignedAt time.Time) ([]assign.Assignment, error)
 }
 
 var _ Assigner = (*assign.Redis)(nil)
@@ -74,6 +84,7 @@ type Config struct {
 	AllowedOrigins  []string      // visitor socket origins besides the server's own; "*" for any
 	Prefix          string        // Redis channel prefix, default "{chatd}:"
 	SendQueue       int           // frames queued per connection before it is cut off, default 512
+	StallTimeout    time.Duration // a connection whose write has not gone through this long, with more waiting, is cut off; default 3s
 	PingEvery       time.Duration // default 25s
 	PingTimeout     time.Duration // default 15s
 	FrameRate       rate.Limit    // frames per second per connection, default 50
@@ -86,6 +97,11 @@ type Config struct {
 	ResumeWindow    time.Duration // how long a new connection holds live messages for its resume, default 2s
 	Writers         int           // parallel group-commit writers, default 1
 	MaxBatch        int           // messages per group commit, default 256
+	// The lifecycle limits; unlike the fields above, zero turns one off.
+	VisitorTimeout time.Duration // a waiting chat whose visitor has been gone this long closes (visitor_left)
+	IdleClose      time.Duration // an active chat whose visitor has been gone this long closes, unless they await an answer
+	FirstResponse  time.Duration // an assigned chat without an agent's message this long goes to another agent (no_response)
+	LifecycleEvery time.Duration // how often the limits are checked, default 1s
 }
 
 func (c Config) withDefaults() Config {
@@ -109,11 +125,13 @@ func (c Config) withDefaults() Config {
 	def(&c.ConnsPerIP, 1000)
 	def(&c.Writers, 1)
 	def(&c.MaxBatch, 256)
+	defd(&c.StallTimeout, 3*time.Second)
 	defd(&c.PingEvery, 25*time.Second)
 	defd(&c.PingTimeout, 15*time.Second)
 	defd(&c.HeartbeatEvery, 5*time.Second)
 	defd(&c.SweepEvery, time.Second)
 	defd(&c.ResumeWindow, 2*time.Second)
+	defd(&c.LifecycleEvery, time.Second)
 	if c.FrameRate <= 0 {
 		c.FrameRate = 50
 	}
@@ -202,6 +220,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.loop(ctx, s.cfg.HeartbeatEvery, s.heartbeat)
 	s.loop(ctx, s.cfg.HeartbeatEvery, s.checkSessions)
 	s.loop(ctx, s.cfg.SweepEvery, s.sweep)
+	s.loop(ctx, s.cfg.LifecycleEvery, s.lifecycle)
 	s.loop(ctx, time.Minute, func(context.Context) { s.limits.prune() })
 	return nil
 }
@@ -240,14 +259,14 @@ func (s *Service) recoverLive(ctx context.Context) error {
 	}
 	for _, ch := range chats {
 		if ch.Status == chat.StatusActive && ch.AgentID != "" {
-			if err := s.assign.Restore(ctx, ch.ID, ch.Unit, ch.Priority, ch.AgentID); err != nil {
+			if err := s.assign.Restore(ctx, ch.ID, ch.Unit, ch.Priority, ch.AgentID, ch.VisitorID); err != nil {
 				return err
 			}
 		}
 	}
 	for _, ch := range chats {
 		if ch.Status == chat.StatusQueued {
-			as, err := s.assign.Enqueue(ctx, ch.ID, ch.Unit, ch.Priority)
+			as, err := s.assign.EnqueueChat(ctx, waiting(ch))
 			if err != nil {
 				return err
 			}
@@ -297,8 +316,17 @@ func (s *Service) Shutdown(ctx context.Context) {
 	s.hub.close()
 }
 
-// heartbeat keeps this node's connected staff live in the assigner.
+// waiting describes a stored chat for the assigner's queue.
+func waiting(ch *chat.Chat) assign.Waiting {
+	return assign.Waiting{ChatID: ch.ID, Unit: ch.Unit, Priority: ch.Priority, VisitorID: ch.VisitorID}
+}
+
+// heartbeat keeps this node's connected staff live in the assigner, and
+// its visitors' sockets counted.
 func (s *Service) heartbeat(ctx context.Context) {
+	if err := s.assign.NodeHeartbeat(ctx, s.node, s.visitorSockets); err != nil {
+		s.log.Warn("node heartbeat", "err", err)
+	}
 	var ids []string
 	seen := map[string]bool{}
 	for _, c := range s.hub.all() {

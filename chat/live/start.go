@@ -67,7 +67,7 @@ func (s *Service) restarted(ctx context.Context, c *conn, f *inFrame, ch *chat.C
 	if ch.Status == chat.StatusQueued {
 		// A resend may follow a failure between the commit and the queue:
 		// queueing is idempotent, so make sure it happened.
-		as, err := s.assign.Enqueue(ctx, ch.ID, ch.Unit, ch.Priority)
+		as, err := s.assign.EnqueueChat(ctx, waiting(ch))
 		if err != nil {
 			return fmt.Errorf("enqueue: %w", err)
 		}
@@ -81,7 +81,7 @@ func (s *Service) restarted(ctx context.Context, c *conn, f *inFrame, ch *chat.C
 // every tab of the visitor follow it, and then tells of its assignment or
 // its place in the queue.
 func (s *Service) queueStarted(ctx context.Context, c *conn, f *inFrame, ch *chat.Chat, req chat.StartRequest) error {
-	as, err := s.assign.Enqueue(ctx, ch.ID, ch.Unit, ch.Priority)
+	as, err := s.assign.EnqueueChat(ctx, waiting(ch))
 	if err != nil {
 		return fmt.Errorf("enqueue: %w", err)
 	}

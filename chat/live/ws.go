@@ -14,11 +14,13 @@ import (
 	"github.com/chatd/chatd/chat/access"
 )
 
-// Register mounts the live-chat routes: the two sockets and the units.
+// Register mounts the live-chat routes: the two sockets, the units and
+// the chats' assignment records.
 func (s *Service) Register(e *echo.Echo) {
 	e.GET("/ws/visitor", s.visitorSocket)
 	e.GET("/ws/agent", s.agentSocket)
 	e.GET("/api/v1/units", s.units)
+	e.GET("/api/v1/chats/:chat_id/assignments", s.assignmentsRoute)
 }
 
 // originAllowed checks a browser's Origin: none (not a browser), the
@@ -119,12 +121,14 @@ func (s *Service) serve(ctx context.Context, ws *websocket.Conn, who chat.Princi
 	cancel()
 	c.writers.Wait()
 	s.hub.remove(c)
+	dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer dcancel()
 	if a := who.Agent; a != nil {
-		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := s.assign.Disconnected(dctx, a.ID, s.node); err != nil {
 			s.log.Warn("disconnected", "agent", a.ID, "err", err)
 		}
-		dcancel()
+	} else {
+		s.visitorWent(dctx, c)
 	}
 }
 

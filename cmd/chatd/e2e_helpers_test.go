@@ -289,3 +289,18 @@ func (c *wsClient) waitReply(id string, timeout time.Duration) (frame, bool) {
 		}
 	}
 }
+
+// tryDial is dial for goroutines: it reports the error instead of failing.
+func tryDial(t *testing.T, url string) (*wsClient, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(1 << 20)
+	c := &wsClient{t: t, ws: ws, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go c.read()
+	t.Cleanup(func() { ws.Close(websocket.StatusNormalClosure, "") })
+	return c, nil
+}

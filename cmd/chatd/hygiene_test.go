@@ -232,6 +232,25 @@ func TestRateLimit(t *testing.T) {
 
 // TestRateLimitPerAddress: past the per-address rate, frames from every
 // connection of that address are limited.
+// TestSteadyFloodCloses: a client that floods at a steady pace, so the
+// limit lets a frame through now and then, is still closed as a flooder.
+func TestSteadyFloodCloses(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, clusterVars(t, "CHAT_RATE_CONN_PER_SEC", "5"))
+	v, _ := newVisitor(t, n)
+	chatID := startChat(t, v, "general", "hello")
+	deadline := time.Now().Add(20 * time.Second)
+	for v.isOpen() && time.Now().Before(deadline) {
+		if err := v.trySend(map[string]any{"type": "typing", "chat_id": chatID, "on": true}); err != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond) // about 200 a second: 40 times the limit
+	}
+	if code := v.closed(); code != websocket.StatusPolicyViolation {
+		t.Errorf("steady flooder closed with %d, want 1008", code)
+	}
+}
+
 func TestRateLimitPerAddress(t *testing.T) {
 	t.Parallel()
 	n := startNode(t, clusterVars(t, "CHAT_RATE_IP_PER_SEC", "10"))

@@ -175,6 +175,9 @@ func TestConfigValidation(t *testing.T) {
 		{"bad origin", "CHAT_ALLOWED_ORIGINS", "example.com", "CHAT_ALLOWED_ORIGINS"},
 		{"bad grace", "CHAT_AGENT_GRACE", "soon", "CHAT_AGENT_GRACE"},
 		{"bad log format", "CHAT_LOG_FORMAT", "xml", "CHAT_LOG_FORMAT"},
+		{"bad visitor timeout", "CHAT_VISITOR_TIMEOUT", "3", "CHAT_VISITOR_TIMEOUT"},
+		{"idle close under a second", "CHAT_IDLE_CLOSE", "500ms", "CHAT_IDLE_CLOSE"},
+		{"negative first response", "CHAT_FIRST_RESPONSE_TIMEOUT", "-90s", "CHAT_FIRST_RESPONSE_TIMEOUT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,6 +190,13 @@ func TestConfigValidation(t *testing.T) {
 	cfg, err := server.LoadConfig(testEnv(nil), newFlags("x", "", io.Discard), []string{"--addr", "127.0.0.1:9999"})
 	if err != nil || cfg.Addr != "127.0.0.1:9999" || cfg.MaxMessageBytes != 4096 || cfg.AgentGrace != 30*time.Second || len(cfg.Units) != 4 {
 		t.Fatalf("defaults: %+v %v", cfg, err)
+	}
+	if cfg.VisitorTimeout != 3*time.Minute || cfg.IdleClose != 15*time.Minute || cfg.FirstResponseTimeout != 90*time.Second {
+		t.Fatalf("lifecycle defaults: %v %v %v", cfg.VisitorTimeout, cfg.IdleClose, cfg.FirstResponseTimeout)
+	}
+	off, err := server.LoadConfig(testEnv(map[string]string{"CHAT_VISITOR_TIMEOUT": "0", "CHAT_IDLE_CLOSE": "0", "CHAT_FIRST_RESPONSE_TIMEOUT": "0"}), newFlags("x", "", io.Discard), nil)
+	if err != nil || off.VisitorTimeout != 0 || off.IdleClose != 0 || off.FirstResponseTimeout != 0 {
+		t.Fatalf("0 turns the limits off: %+v %v", off, err)
 	}
 }
 

@@ -44,7 +44,15 @@ type Config struct {
 	ConnsPerIP          int
 	PprofAddr           string
 	TrustedProxies      []*net.IPNet
-	TicketAutoClose     time.Duration
+	// The lifecycle limits (0: never).
+	VisitorTimeout       time.Duration
+	IdleClose            time.Duration
+	FirstResponseTimeout time.Duration
+	// Now is the assigner's clock (tests set it; nil: time.Now). It is
+	// not read from the environment.
+	Now func() time.Time
+	// A solved ticket closes by itself after this long (0: never).
+	TicketAutoClose time.Duration
 }
 
 // env describes one variable: its name, default and how to parse it.
@@ -70,6 +78,18 @@ func (c *Config) vars() []env {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 {
 				return fmt.Errorf("want a duration such as 30s, got %q", v)
+			}
+			*p = d
+			return nil
+		}
+	}
+	// limit is a lifecycle limit: 0 turns it off; otherwise at least a
+	// second, which is how often the limits are checked.
+	limit := func(p *time.Duration) func(string) error {
+		return func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || (d > 0 && d < time.Second) {
+				return fmt.Errorf("want 0 (never) or a duration of at least 1s such as 90s or 15m, got %q", v)
 			}
 			*p = d
 			return nil
@@ -145,6 +165,9 @@ func (c *Config) vars() []env {
 		}},
 		{"CHAT_PPROF_ADDR", "", "address for Go's profiler (net/http/pprof), e.g. 127.0.0.1:6060; empty: off", str(&c.PprofAddr)},
 		{"CHAT_SESSION_TTL", "720h", "how long a staff login lasts", dur(&c.SessionTTL)},
+		{"CHAT_VISITOR_TIMEOUT", "3m", "a waiting chat whose visitor has had no socket this long leaves the queue (reason visitor_left); 0: never", limit(&c.VisitorTimeout)},
+		{"CHAT_IDLE_CLOSE", "15m", "an active chat whose visitor has been gone this long, with no message of theirs unanswered, closes (reason visitor_left); 0: never", limit(&c.IdleClose)},
+		{"CHAT_FIRST_RESPONSE_TIMEOUT", "90s", "an assigned chat with no agent message this long goes to the next agent (reason no_response); 0: off", limit(&c.FirstResponseTimeout)},
 		{"CHAT_TICKET_AUTOCLOSE", "168h", "a solved ticket closes by itself after this long; 0: never", dur(&c.TicketAutoClose)},
 		{"CHAT_DB_WRITERS", "1", "group-commit writers per node: each stores its share of the chats' messages, one transaction at a time", num(&c.DBWriters, 1)},
 	}

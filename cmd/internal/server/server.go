@@ -102,7 +102,7 @@ func (s *Server) start(ctx context.Context) error {
 		return err
 	}
 	s.Auth = access.New(access.Config{Prefix: cfg.RedisPrefix, SessionTTL: cfg.SessionTTL}, s.DB, s.Redis, access.NewSigner(secret), s.Log)
-	s.Assign = assign.New(s.Redis, assign.Config{Prefix: cfg.RedisPrefix, Grace: cfg.AgentGrace})
+	s.Assign = assign.New(s.Redis, assign.Config{Prefix: cfg.RedisPrefix, Grace: cfg.AgentGrace, Now: cfg.Now})
 	s.reg.MustRegister(s.Assign.Collectors()...)
 	rules := assign.DefaultRules()
 	if cfg.ClassifierRules != "" {
@@ -115,7 +115,8 @@ func (s *Server) start(ctx context.Context) error {
 		Units: cfg.Units, MaxMessageBytes: cfg.MaxMessageBytes, AllowedOrigins: cfg.AllowedOrigins,
 		Prefix: cfg.RedisPrefix, Writers: cfg.DBWriters,
 		FrameRate: rate.Limit(cfg.RateConn), FrameBurst: 2 * cfg.RateConn, IPRate: rate.Limit(cfg.RateIP), IPBurst: 2 * cfg.RateIP,
-		ConnsPerIP: cfg.ConnsPerIP,
+		ConnsPerIP:     cfg.ConnsPerIP,
+		VisitorTimeout: cfg.VisitorTimeout, IdleClose: cfg.IdleClose, FirstResponse: cfg.FirstResponseTimeout,
 	}, live.Deps{Store: s.DB, Assigner: s.Assign, Classifier: classifier, Escalator: transcript.New(s.DB),
 		Auth: s.Auth, Audit: access.NewAuditor(s.DB), Redis: s.Redis, Log: s.Log})
 	s.reg.MustRegister(s.Live.Collectors()...)

@@ -64,7 +64,9 @@ async function loadExtras(c) {
   } else {
     replace(els.history, h('h3', null, t('visitor.earlier')), h('p', { class: 'muted small' }, t('visitor.earlierUnavailable')));
   }
-  const rec = await api('GET', `/api/v1/chats/${encodeURIComponent(c.id)}/assignments`);
+  // The assignment records are for supervisors and admins only.
+  const mayRead = state.me && (state.me.role === 'supervisor' || state.me.role === 'admin');
+  const rec = mayRead ? await api('GET', `/api/v1/chats/${encodeURIComponent(c.id)}/assignments`) : { status: 403 };
   if (shownFor !== c.id) return;
   if (rec.status === 200 && rec.body) {
     const items = Array.isArray(rec.body) ? rec.body : rec.body.items || [];
