@@ -423,3 +423,27 @@ func TestEscalateJoinsOpenTicket(t *testing.T) {
 		t.Fatalf("another matter: %+v %v", done, err)
 	}
 }
+
+// TestDeliveryLease: a delivery claimed by a node that never reports back
+// (it died mid-attempt) is claimed again once its lease runs out, with
+// the same id.
+func TestDeliveryLease(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	if _, err := db.CreateWebhook(ctx, "https://example.com/h", []string{"ticket.created"}); err != nil {
+		t.Fatal(err)
+	}
+	request(t, db, nil, "a@example.com", "general", "s", "t")
+	first, err := db.ClaimDeliveries(ctx, 10, 100*time.Millisecond)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("claim: %d %v", len(first), err)
+	}
+	if again, _ := db.ClaimDeliveries(ctx, 10, time.Minute); len(again) != 0 {
+		t.Fatal("a leased delivery was claimed again before its lease ran out")
+	}
+	time.Sleep(150 * time.Millisecond)
+	again, err := db.ClaimDeliveries(ctx, 10, time.Minute)
+	if err != nil || len(again) != 1 || again[0].ID != first[0].ID || again[0].Attempts != 2 {
+		t.Fatalf("after the lease: %+v %v", again, err)
+	}
+}

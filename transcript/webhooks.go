@@ -140,7 +140,7 @@ func (d *Deliverer) drain(ctx context.Context) {
 	for ctx.Err() == nil {
 		// The lease outlasts an attempt: a node that dies holding a delivery
 		// delays it by the lease, and nobody sends it twice meanwhile.
-		ds, err := d.store.ClaimDeliveries(ctx, 4*d.cfg.Workers, 3*d.cfg.Timeout+30*time.Second)
+		ds, err := d.store.ClaimDeliveries(ctx, 4*d.cfg.Workers, 2*d.cfg.Timeout+10*time.Second)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.log.Warn("claim webhook deliveries", "err", err)
@@ -175,8 +175,8 @@ func Sign(secret string, body []byte) string {
 
 func (d *Deliverer) deliver(ctx context.Context, del *chat.Delivery) {
 	status, err := d.post(ctx, del)
-	if ctx.Err() != nil {
-		return // shutting down: the lease runs out and the delivery is tried again
+	if status == 0 && err != nil && ctx.Err() != nil {
+		return // cut short by shutting down, unanswered: the lease runs out and another node tries again
 	}
 	var next time.Time
 	errText := ""

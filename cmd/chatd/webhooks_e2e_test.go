@@ -282,6 +282,21 @@ func TestWebhookDeliveriesSurviveRestart(t *testing.T) {
 	if !waitUntil(20*time.Second, func() bool { rcv.mu.Lock(); defer rcv.mu.Unlock(); return len(rcv.tries) == 3 }) {
 		t.Fatalf("attempts: %v", rcv.tries)
 	}
+	// Stop once every refused attempt is on the record: what is tested is the
+	// next node picking up pending deliveries, not the lease of an attempt
+	// cut short (a store test covers leases).
+	if !waitUntil(20*time.Second, func() bool {
+		ds, _, err := n.DB.Deliveries(t.Context(), hookID, "", 10)
+		failed := 0
+		for _, d := range ds {
+			if d.LastError != "" {
+				failed++
+			}
+		}
+		return err == nil && failed == 3
+	}) {
+		t.Fatal("the refused attempts were not recorded")
+	}
 	n.stop()
 	rcv.setDown(false)
 	n2 := startNode(t, vars)

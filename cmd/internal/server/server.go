@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -43,6 +44,7 @@ type Server struct {
 
 	reg  *prometheus.Registry
 	stop context.CancelFunc // ends the background loops
+	bg   sync.WaitGroup     // the webhook deliverer and the auto-close loop: Close waits for them
 }
 
 // New opens the stores, migrates, makes the first admin on an empty
@@ -127,8 +129,9 @@ func (s *Server) start(ctx context.Context) error {
 		s.DB, access.NewAuditor(s.DB), s.Live, func(text string) string { return classifier.Classify(text).Unit }, s.Hooks, s.Log)
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	go s.Hooks.Run(bg)
-	go s.Tickets.AutoClose(bg, time.Minute)
+	s.bg.Add(2)
+	go func() { defer s.bg.Done(); s.Hooks.Run(bg) }()
+	go func() { defer s.bg.Done(); s.Tickets.AutoClose(bg, time.Minute) }()
 	if cfg.ClassifierRules != "" {
 		go classifier.Watch(bg, cfg.ClassifierRules, 2*time.Second)
 	}
@@ -141,6 +144,7 @@ func (s *Server) Close() {
 	if s.stop != nil {
 		s.stop()
 	}
+	s.bg.Wait() // an attempt in flight records its answer before the store closes
 	if s.Live != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		s.Live.Shutdown(ctx)
