@@ -236,7 +236,7 @@ func TestTranscripts(t *testing.T) {
 		t.Fatalf("visitor json: %d %s", code, body)
 	}
 	code, _, body = get(sup.token, "?format=json")
-	if code != 200 || !strings.Contains(body, "secret note") || !strings.Contains(body, `"assignments"`) {
+	if code != 200 || !strings.Contains(body, "secret note") || !strings.Contains(body, `"kind": "assigned"`) || !strings.Contains(body, `"name": "Ece"`) {
 		t.Fatalf("supervisor json: %d %s", code, body)
 	}
 	for _, who := range []string{other, tom.token} {
