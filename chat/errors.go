@@ -36,6 +36,7 @@ const (
 	EIdentity        = "identity_invalid"  // a customer id whose signature is wrong or missing
 	EIdentityNeeded  = "identity_required" // the site accepts verified customers only
 	ECSRF            = "csrf_failed"       // a cookie-authenticated change without the CSRF token or from another origin
+	EIdempotencyKey  = "idempotency_key_reused"
 )
 
 // Error is an error the client should see, with a protocol code.

@@ -173,19 +173,15 @@ func (db *DB) CreateAPIKey(ctx context.Context, name string) (id, key string, er
 
 // APIKey returns a live key, or EUnauthorized.
 func (db *DB) APIKey(ctx context.Context, key string) (*chat.APIKey, error) {
-	var r struct {
-		ID        string `db:"id"`
-		Name      string `db:"name"`
-		CreatedAt int64  `db:"created_at"`
-	}
-	err := db.x.GetContext(ctx, &r, db.rebind("SELECT id, name, created_at FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL"), hashToken(key))
+	var r apiKeyRow
+	err := db.x.GetContext(ctx, &r, db.rebind("SELECT id, name, units, created_at, revoked_at FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL"), hashToken(key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, chat.Errorf(chat.EUnauthorized, "unknown api key")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("api key: %w", err)
 	}
-	return &chat.APIKey{ID: r.ID, Name: r.Name, CreatedAt: msTime(r.CreatedAt)}, nil
+	return r.key(), nil
 }
 
 // LiveSessions reports which of the session tokens are still live: not

@@ -47,3 +47,35 @@ func BenchmarkAppendBatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOpenTickets lists the first page (50) of one unit's open
+// tickets, oldest first, among 100,000 tickets of four units in every
+// status; a later page by cursor; the queue of an agent of two units; and
+// every unit's (an admin's).
+func BenchmarkOpenTickets(b *testing.B) {
+	ctx := context.Background()
+	db := storetest.DB(b)
+	units := chat.DefaultUnits
+	statuses := []string{chat.TicketOpen, chat.TicketClosed, chat.TicketPending, chat.TicketClosed, chat.TicketSolved, chat.TicketClosed, chat.TicketOpen, chat.TicketClosed}
+	if err := db.SeedTickets(ctx, 100_000, func(i int) (string, string) { return units[i%len(units)], statuses[(i/len(units))%len(statuses)] }); err != nil {
+		b.Fatal(err)
+	}
+	first, next, err := db.Tickets(ctx, chat.TicketFilter{Units: []string{"general"}, Status: chat.TicketOpen, Limit: 50})
+	if err != nil || len(first) != 50 || next == "" {
+		b.Fatalf("first page: %d tickets, next %q, %v", len(first), next, err)
+	}
+	for _, bb := range []struct {
+		name   string
+		units  []string
+		cursor string
+	}{{"first-page", []string{"general"}, ""}, {"later-page", []string{"general"}, next}, {"two-units", []string{"general", "account"}, ""}, {"every-unit", nil, ""}} {
+		b.Run(bb.name, func(b *testing.B) {
+			for b.Loop() {
+				items, _, err := db.Tickets(ctx, chat.TicketFilter{Units: bb.units, Status: chat.TicketOpen, Limit: 50, Cursor: bb.cursor})
+				if err != nil || len(items) != 50 {
+					b.Fatalf("%d tickets, %v", len(items), err)
+				}
+			}
+		})
+	}
+}

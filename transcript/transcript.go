@@ -8,25 +8,26 @@ import (
 	"github.com/chatd/chatd/chat"
 )
 
-// Store keeps chats and tickets. Escalate must call render inside the
+// Escalations keeps chats and tickets. Escalate must call render inside the
 // transaction that closes the chat, with the chat row locked, so the ticket
 // holds every message the chat took and no message is stored after it.
-type Store interface {
+type Escalations interface {
 	Escalate(ctx context.Context, e chat.Escalation, render func(*chat.Chat, []chat.Message) (subject, text string)) (*chat.Chat, chat.Outcome, error)
 }
 
 // Service escalates chats into tickets.
-type Service struct{ store Store }
+type Service struct{ store Escalations }
 
 // New returns a Service on store.
-func New(store Store) *Service { return &Service{store: store} }
+func New(store Escalations) *Service { return &Service{store: store} }
 
 // Escalate closes an open chat into a new open ticket of its unit whose
-// first entry is the chat's transcript. The subject is e.Subject or, when
+// first entry is the chat's transcript (or adds the transcript to the
+// visitor's open ticket of the unit on the same matter). The subject is e.Subject or, when
 // empty, the start of the chat's first message.
 func (s *Service) Escalate(ctx context.Context, e chat.Escalation) (*chat.Chat, chat.Outcome, error) {
 	return s.store.Escalate(ctx, e, func(c *chat.Chat, msgs []chat.Message) (string, string) {
-		subject := e.Subject
+		subject := chat.Mask(e.Subject)
 		if subject == "" && len(msgs) > 0 {
 			subject = firstLine(msgs[0].Text, 80)
 		}

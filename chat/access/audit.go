@@ -18,6 +18,7 @@ const (
 	AuditAgentCreated   = "agent.created"
 	AuditAgentChanged   = "agent.changed" // detail: which fields changed (never a password)
 	AuditKeyCreated     = "apikey.created"
+	AuditKeyRevoked     = "apikey.revoked"
 	AuditChatViewed     = "chat.viewed"      // staff (not its agent) or an API key read a chat
 	AuditViewDenied     = "chat.view_denied" // ... and were refused
 

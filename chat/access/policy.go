@@ -37,6 +37,24 @@ const (
 	VisitorSession Action = "visitor.session"
 )
 
+// Actions of the written channel. ReadTranscript is on a chat; the ticket
+// actions are decided for one ticket by Ticket.
+const (
+	ReadTranscript Action = "transcript.read" // a finished or open chat's record
+	CreateTicket   Action = "ticket.create"   // a written request (the offline form, an integrator)
+	ReadTicket     Action = "ticket.read"
+	ReplyTicket    Action = "ticket.reply" // a reply the customer sees
+	NoteTicket     Action = "ticket.note"  // an internal note, staff only
+	MoveTicket     Action = "ticket.move"  // change status or unit
+	MergeTicket    Action = "ticket.merge" // merge into another ticket
+	ListTickets    Action = "ticket.list"  // the written queue
+	ReadHistory    Action = "history.read" // a visitor's own past chats and tickets
+	ReadVisitor    Action = "visitor.read" // staff reading a visitor's past chats and tickets
+	ReadCanned     Action = "canned.read"
+	ManageCanned   Action = "canned.manage" // supervisors of the reply's unit, admins
+	ManageHooks    Action = "webhooks.manage"
+)
+
 const (
 	visitor    = chat.KindVisitor
 	agent      = chat.RoleAgent
@@ -66,6 +84,19 @@ var grants = map[Action][]string{
 	ReadAudit:       {admin},
 
 	VisitorSession: {visitor},
+	ReadTranscript: {visitor, agent, supervisor, admin, apikey},
+	CreateTicket:   {visitor, agent, supervisor, admin, apikey},
+	ReadTicket:     {visitor, agent, supervisor, admin, apikey},
+	ReplyTicket:    {visitor, agent, supervisor, admin, apikey},
+	NoteTicket:     {agent, supervisor, admin, apikey},
+	MoveTicket:     {agent, supervisor, admin, apikey},
+	MergeTicket:    {agent, supervisor, admin, apikey},
+	ListTickets:    {agent, supervisor, admin, apikey},
+	ReadHistory:    {visitor},
+	ReadVisitor:    {agent, supervisor, admin, apikey},
+	ReadCanned:     {agent, supervisor, admin, apikey},
+	ManageCanned:   {supervisor, admin},
+	ManageHooks:    {admin},
 }
 
 // Allow reports whether p may try a at all: unauthorized without a
@@ -129,6 +160,9 @@ func staffChat(ag *chat.Agent, a Action, c *chat.Chat) error {
 	if !mine && !ag.Serves(c.Unit) {
 		return chat.Errorf(chat.ENotFound, "no such chat")
 	}
+	if a == ReadTranscript { // the unit's records are open to all its staff
+		return nil
+	}
 	if !mine && ag.Role == chat.RoleAgent {
 		return chat.Errorf(chat.ENotAssigned, "chat is not assigned to you")
 	}
@@ -177,4 +211,61 @@ func SeesAgent(p chat.Principal, b *chat.Agent) bool {
 
 func keyServes(k *chat.APIKey, unit string) bool {
 	return len(k.Units) == 0 || slices.Contains(k.Units, unit)
+}
+
+// Ticket reports whether p may do a to ticket t. A ticket p may not see is
+// not_found: another visitor's, or one of a unit the staff member or the
+// API key does not serve. Any staff member of the unit works the unit's
+// written queue.
+func Ticket(p chat.Principal, a Action, t *chat.Ticket) error {
+	if err := Allow(p, a); err != nil {
+		return err
+	}
+	if !SeesUnit(p, t.Unit) && !(p.VisitorID != "" && t.VisitorID == p.VisitorID) {
+		return chat.Errorf(chat.ENotFound, "no such ticket")
+	}
+	return nil
+}
+
+// SeesUnit reports whether staff member or API key p sees the records of
+// unit: admins and unlimited keys every unit, others theirs. A visitor sees
+// no unit as such, only their own records.
+func SeesUnit(p chat.Principal, unit string) bool {
+	switch {
+	case p.Agent != nil:
+		return p.Agent.Serves(unit)
+	case p.APIKey != nil:
+		return keyServes(p.APIKey, unit)
+	}
+	return false
+}
+
+// Units names the units p is limited to; nil means every unit (admins,
+// unlimited API keys). A visitor has none.
+func Units(p chat.Principal) []string {
+	switch {
+	case p.Agent != nil:
+		if p.Agent.Role == chat.RoleAdmin {
+			return nil
+		}
+		return append([]string{}, p.Agent.Units...)
+	case p.APIKey != nil:
+		if len(p.APIKey.Units) == 0 {
+			return nil
+		}
+		return append([]string{}, p.APIKey.Units...)
+	}
+	return []string{}
+}
+
+// ManagesCanned reports whether p may change a standard reply of unit ("" for
+// one of every unit): admins any, supervisors those of their units.
+func ManagesCanned(p chat.Principal, unit string) bool {
+	if p.Agent == nil {
+		return false
+	}
+	if p.Agent.Role == chat.RoleAdmin {
+		return true
+	}
+	return p.Agent.Role == chat.RoleSupervisor && unit != "" && slices.Contains(p.Agent.Units, unit)
 }

@@ -22,7 +22,9 @@ type Store interface {
 	CreateAgent(ctx context.Context, a *chat.Agent) error
 	UpdateAgent(ctx context.Context, a *chat.Agent) error
 	DeleteAgentSessions(ctx context.Context, agentID string) error
-	CreateAPIKey(ctx context.Context, name string) (id, key string, err error)
+	CreateUnitAPIKey(ctx context.Context, name string, units []string) (*chat.APIKey, string, error)
+	APIKeys(ctx context.Context) ([]*chat.APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string) error
 }
 
 // Live is what live chat must hear of account changes and visitor
@@ -61,6 +63,8 @@ func (api *API) Register(e *echo.Echo) {
 	e.GET("/api/v1/agents", api.listAgents)
 	e.PATCH("/api/v1/agents/:id", api.updateAgent)
 	e.POST("/api/v1/apikeys", api.createAPIKey)
+	e.GET("/api/v1/apikeys", api.listAPIKeys)
+	e.DELETE("/api/v1/apikeys/:id", api.revokeAPIKey)
 	e.GET("/api/v1/audit", api.auditLog)
 }
 
@@ -197,14 +201,17 @@ func ChangeAgent(ctx context.Context, store Store, live Live, before, after *cha
 	return live.AgentChanged(ctx, before, after)
 }
 
-// createAPIKey serves POST /api/v1/apikeys (admin): a key for an
-// integrator, shown only in this answer; only its hash is stored.
+// createAPIKey serves POST /api/v1/apikeys {name, units?} (admin): a key
+// for an integrator, optionally limited to units, shown only in this
+// answer; only its hash is stored.
 func (api *API) createAPIKey(c echo.Context) error {
-	if _, err := access.Require(c.Request().Context(), access.ManageKeys); err != nil {
+	ctx := c.Request().Context()
+	if _, err := access.Require(ctx, access.ManageKeys); err != nil {
 		return err
 	}
 	var body struct {
-		Name string `json:"name"`
+		Name  string   `json:"name"`
+		Units []string `json:"units"`
 	}
 	if err := rest.Bind(c, &body); err != nil {
 		return err
@@ -213,12 +220,51 @@ func (api *API) createAPIKey(c echo.Context) error {
 	if name == "" || len(body.Name) > 100 {
 		return chat.Errorf(chat.EInvalid, "name is required (at most 100 bytes)")
 	}
-	id, key, err := api.store.CreateAPIKey(c.Request().Context(), name)
+	for _, u := range body.Units {
+		if !slices.Contains(api.units, u) {
+			return chat.Errorf(chat.EUnknownUnit, "unknown unit %q (units: %s)", u, strings.Join(api.units, ", "))
+		}
+	}
+	k, key, err := api.store.CreateUnitAPIKey(ctx, name, slices.Compact(slices.Sorted(slices.Values(body.Units))))
 	if err != nil {
 		return err
 	}
-	if err := auditKeyCreated(c.Request().Context(), api.store, id, name); err != nil {
+	if err := auditKeyCreated(ctx, api.store, k.ID, k.Name); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]string{"id": id, "key": key, "name": name})
+	return c.JSON(http.StatusCreated, map[string]any{"id": k.ID, "key": key, "name": k.Name, "units": k.Units, "created_at": k.CreatedAt})
+}
+
+// listAPIKeys serves GET /api/v1/apikeys (admin): every key, revoked ones
+// too, never the key itself.
+func (api *API) listAPIKeys(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := access.Require(ctx, access.ManageKeys); err != nil {
+		return err
+	}
+	keys, err := api.store.APIKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if keys == nil {
+		keys = []*chat.APIKey{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": keys})
+}
+
+// revokeAPIKey serves DELETE /api/v1/apikeys/{id} (admin): the key is
+// unauthorized from now on.
+func (api *API) revokeAPIKey(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := access.Require(ctx, access.ManageKeys); err != nil {
+		return err
+	}
+	if err := api.store.RevokeAPIKey(ctx, c.Param("id")); err != nil {
+		return err
+	}
+	au, p := auditor(ctx, api.store)
+	if err := au.Record(ctx, p, access.AuditKeyRevoked, access.ObjectAPIKey, c.Param("id"), ""); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

@@ -206,8 +206,9 @@ func api(t *testing.T, method, url, token string, body any, into any) int {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	checkResponse(t, req, resp, b)
 	if into != nil {
-		b, _ := io.ReadAll(resp.Body)
 		if len(b) > 0 {
 			if err := json.Unmarshal(b, into); err != nil {
 				t.Fatalf("%s %s: decode %q: %v", method, url, b, err)

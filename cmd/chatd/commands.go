@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -199,7 +200,7 @@ func disableAgent(ctx context.Context, cfg *server.Config, db *store.DB, email s
 }
 
 func cmdAPIKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	const usage = "chatd apikeys create --name N"
+	const usage = "chatd apikeys create --name N [--units a,b]"
 	if len(args) == 0 || args[0] != "create" {
 		fs := newFlags("apikeys", usage, stderr)
 		fs.Usage()
@@ -210,6 +211,7 @@ func cmdAPIKeys(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	fs := newFlags("apikeys create", usage, stderr)
 	name := fs.String("name", "", "what the key is for")
+	unitList := fs.String("units", "", "comma list of the units the key is limited to (default: every unit)")
 	cfg, err := server.LoadConfig(getenv, fs, args[1:])
 	if err != nil {
 		return err
@@ -217,20 +219,26 @@ func cmdAPIKeys(ctx context.Context, args []string, getenv func(string) string, 
 	if strings.TrimSpace(*name) == "" {
 		return errors.New("apikeys create: --name is required")
 	}
+	units := server.SplitList(*unitList)
+	for _, u := range units {
+		if !slices.Contains(cfg.Units, u) {
+			return fmt.Errorf("apikeys create: unknown unit %q (units: %s)", u, strings.Join(cfg.Units, ","))
+		}
+	}
 	db, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	ctx = access.AsSystem(ctx, "cli")
-	id, key, err := db.CreateAPIKey(ctx, *name)
+	k, key, err := db.CreateUnitAPIKey(ctx, *name, units)
 	if err != nil {
 		return err
 	}
-	if err := accounts.KeyCreated(ctx, db, id, *name); err != nil {
+	if err := accounts.KeyCreated(ctx, db, k.ID, k.Name); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "id:  %s\nkey: %s\n(the key is shown only now; it is stored hashed)\n", id, key)
+	fmt.Fprintf(stdout, "id:  %s\nkey: %s\n(the key is shown only now; it is stored hashed)\n", k.ID, key)
 	return nil
 }
 

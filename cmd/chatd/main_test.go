@@ -221,6 +221,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"agents", "disable", "--email", "ece@example.com"}, "disabled ece@example.com", false},
 		{[]string{"apikeys", "create", "--name", "crm"}, "key: ck_", false},
 		{[]string{"apikeys", "create"}, "--name is required", true},
+		{[]string{"apikeys", "create", "--name", "erp", "--units", "financial,account"}, "key: ck_", false},
+		{[]string{"apikeys", "create", "--name", "erp", "--units", "sales"}, "unknown unit", true},
 		{[]string{"purge", "--older-than", "72h"}, "purged 0 chat(s)", false},
 		{[]string{"agents", "--help"}, "--max-chats", false},
 		{[]string{"serve", "--help"}, "CHAT_DATABASE_URL", true},

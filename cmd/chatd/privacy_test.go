@@ -117,7 +117,7 @@ func TestAuditTrail(t *testing.T) {
 	if code := api(t, "PATCH", n.url+"/api/v1/agents/"+eceID, admin, map[string]any{"max_chats": 7, "password": "new-secret-pw"}, nil); code != 200 {
 		t.Fatalf("patch agent: %d", code)
 	}
-	var key map[string]string
+	var key struct{ ID, Key string }
 	if code := api(t, "POST", n.url+"/api/v1/apikeys", admin, map[string]string{"name": "crm"}, &key); code != 201 {
 		t.Fatalf("api key: %d", code)
 	}
@@ -175,7 +175,7 @@ func TestAuditTrail(t *testing.T) {
 	if r := agentRows[2]; r["actor_id"] != adminID || !strings.Contains(fmt.Sprint(r["detail"]), "role=agent units=general") {
 		t.Errorf("the creation: %v", r)
 	}
-	if rows := auditQuery(t, n, admin, "action=apikey.created"); len(rows) != 1 || rows[0]["object_id"] != key["id"] || rows[0]["detail"] != "name=crm" {
+	if rows := auditQuery(t, n, admin, "action=apikey.created"); len(rows) != 1 || rows[0]["object_id"] != key.ID || rows[0]["detail"] != "name=crm" {
 		t.Errorf("key creation: %v", rows)
 	}
 	if rows := auditQuery(t, n, admin, "object="+chatID); strings.Join(actions(rows), ",") != "chat.view_denied,chat.viewed" {
@@ -195,7 +195,7 @@ func TestAuditTrail(t *testing.T) {
 	// Nothing typed as a password or an unknown email, and no key, is kept.
 	all := auditQuery(t, n, admin, "limit=1000")
 	raw, _ := json.Marshal(all)
-	for _, secret := range []string{"nobody@example.com", "Secret-typed-here", "new-secret-pw", "wrong-password", key["key"]} {
+	for _, secret := range []string{"nobody@example.com", "Secret-typed-here", "new-secret-pw", "wrong-password", key.Key} {
 		if bytes.Contains(raw, []byte(secret)) {
 			t.Errorf("the audit log holds %q", secret)
 		}
@@ -592,7 +592,7 @@ func TestTokensOfTheWrongKind(t *testing.T) {
 	_, vtok := createVisitor(t, n)
 	ece := createStaff(t, n, "Ece", "agent", []string{"general"}, 2)
 	admin := login(t, n, "admin@example.com", "admin-password")
-	var key map[string]string
+	var key struct{ ID, Key string }
 	api(t, "POST", n.url+"/api/v1/apikeys", admin, map[string]string{"name": "crm"}, &key)
 	parts := strings.Split(vtok, ".")
 	forged := parts[0] + "." + parts[1] + "." + strings.Repeat("0", len(parts[2])) + "." + parts[3]
@@ -611,8 +611,8 @@ func TestTokensOfTheWrongKind(t *testing.T) {
 		{"staff token: is it a valid visitor token", "GET", "/api/v1/visitor/token", ece.token, 403},
 		{"forged visitor token: is it valid", "GET", "/api/v1/visitor/token", forged, 401},
 		{"staff token: visitor logout", "POST", "/api/v1/visitor/logout", ece.token, 403},
-		{"API key: visitor logout", "POST", "/api/v1/visitor/logout", key["key"], 403},
-		{"API key: who am I (staff)", "GET", "/api/v1/auth/me", key["key"], 403},
+		{"API key: visitor logout", "POST", "/api/v1/visitor/logout", key.Key, 403},
+		{"API key: who am I (staff)", "GET", "/api/v1/auth/me", key.Key, 403},
 		{"forged visitor token", "POST", "/api/v1/visitor/logout", forged, 401},
 		{"visitor token of the first format", "POST", "/api/v1/visitor/logout", oldFormat, 401},
 		{"no token", "POST", "/api/v1/visitor/logout", "", 401},
@@ -628,8 +628,8 @@ func TestTokensOfTheWrongKind(t *testing.T) {
 		t.Errorf("the visitor token after a staff logout: %d", status)
 	}
 	for _, tt := range []struct{ name, path string }{
-		{"an API key on the agent socket", "/ws/agent?token=" + key["key"]},
-		{"an API key on the visitor socket", "/ws/visitor?token=" + key["key"]},
+		{"an API key on the agent socket", "/ws/agent?token=" + key.Key},
+		{"an API key on the visitor socket", "/ws/visitor?token=" + key.Key},
 		{"a forged visitor token", "/ws/visitor?token=" + forged},
 		{"a visitor token of the first format", "/ws/visitor?token=" + oldFormat},
 	} {

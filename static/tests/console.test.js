@@ -339,7 +339,7 @@ test('accessibility (axe) and screenshots of the console, desktop and phone, Eng
         violations.push(...(await runAxe(page)).map((x) => ({ screen: `chat-${tag}`, ...x })));
         await page.fill('[data-testid=composer]', '/');
         await page.locator('#canned:not([hidden])').waitFor();
-        await page.locator('.canned-empty', { hasText: lang === 'tr' ? 'henüz' : 'not available' }).waitFor();
+        await page.locator('.canned-item', { hasText: lang === 'tr' ? 'Şifre sıfırlama' : 'Password reset' }).waitFor();
         await shot(page, `console-canned-${tag}`);
         await page.keyboard.press('Escape');
         await page.fill('[data-testid=composer]', '');
@@ -375,6 +375,42 @@ test('accessibility (axe) and screenshots of the console, desktop and phone, Eng
       }
     }
     assert.deepEqual(violations, []);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('written queue: a customer\'s ticket answered, noted and set pending', async () => {
+  const srv = await startChatd();
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['financial'] });
+    const v = (await rest(srv.url, 'POST', '/api/v1/visitors', { body: {} })).body;
+    const made = await rest(srv.url, 'POST', '/api/v1/tickets', { token: v.token, body: { unit: 'financial', subject: 'Refund not received', text: 'My refund of 50 EUR has not arrived.' } });
+    assert.equal(made.status, 201);
+    const { context, page, errors } = await consolePage(srv, agent);
+    await page.click('#tab-tickets');
+    const item = page.locator(`[data-testid=ticket-item][data-ticket-id="${made.body.id}"]`);
+    await item.waitFor();
+    await item.click();
+    await page.locator('.ticket-detail .msg', { hasText: 'My refund of 50 EUR' }).waitFor();
+    await page.locator('[data-testid=ticket-canned] option', { hasText: 'Withdrawal time' }).waitFor({ state: 'attached' });
+    await page.selectOption('[data-testid=ticket-canned]', { label: 'Withdrawal time' });
+    assert.match(await page.inputValue('[data-testid=ticket-composer]'), /processed within 24 hours/);
+    await page.fill('[data-testid=ticket-composer]', 'We sent it again today.');
+    await page.click('[data-testid=ticket-send]');
+    await page.locator('.ticket-detail .msg', { hasText: 'We sent it again today.' }).waitFor();
+    await page.fill('[data-testid=ticket-composer]', 'Bank reference 77');
+    await page.check('[data-testid=ticket-internal]');
+    await page.click('[data-testid=ticket-send]');
+    await page.locator('[data-testid=ticket-note]', { hasText: 'Bank reference 77' }).waitFor();
+    await page.selectOption('[data-testid=ticket-status]', 'pending');
+    await page.locator('.toast', { hasText: 'Status saved' }).waitFor();
+    await shot(page, 'console-ticket-desktop-en');
+    const seen = await rest(srv.url, 'GET', `/api/v1/tickets/${made.body.id}`, { token: v.token });
+    assert.equal(seen.body.status, 'pending');
+    assert.deepEqual(seen.body.replies.map((r) => r.text), ['We sent it again today.'], 'the customer sees the reply, never the note');
+    assert.deepEqual(errors, []);
+    await context.close();
   } finally {
     await srv.stop();
   }

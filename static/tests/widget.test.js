@@ -130,11 +130,12 @@ test('a whole conversation: 18+ gate, queue position, assignment, typing, read r
     await frame.click('[data-testid=csat-submit]');
     await frame.locator('.thanks').waitFor();
 
-    // The transcript downloads (written by the widget while the server has no transcript route).
+    // The transcript downloads: the server's printable record of the chat.
     const download = page.waitForEvent('download');
     await frame.click('[data-testid=transcript]');
     const file = await (await download).path();
     const body = readFileSync(file, 'utf8');
+    assert.match(body, /<title>Chat transcript /);
     assert.match(body, /Where is my order #1234\?/);
     assert.match(body, /Great, thanks!/);
     assert.deepEqual(errors, []);
@@ -372,7 +373,7 @@ test('a token that expired unused is replaced: the widget comes back online as a
   }
 });
 
-test('no agent online: the offline form, which degrades while the ticket API is missing', async () => {
+test('no agent online: the offline form makes a ticket, read and answered in writing', async () => {
   const srv = await startChatd();
   try {
     const { frame, page, errors, context } = await open(srv);
@@ -388,13 +389,19 @@ test('no agent online: the offline form, which degrades while the ticket API is 
     const req = await posted;
     assert.match(req.headers().authorization, /^Bearer .{20,}/);
     assert.deepEqual(JSON.parse(req.postData()), { unit: 'auto', subject: 'Please call me back about my refund', text: 'Please call me back about my refund' });
-    await frame.locator('[data-testid=offline-form] .field-error', { hasText: 'not available' }).waitFor();
-    assert.equal(await frame.inputValue('[data-testid=offline-text]'), 'Please call me back about my refund');
-    // History: the server list is missing too; the device's own list shows.
+    await frame.locator('.sent', { hasText: 'We received your message' }).waitFor();
+    // The ticket: the request, its place in the written queue, and a written answer.
+    await frame.click('text=Open the ticket');
+    await frame.locator('[data-testid=ticket] .msg', { hasText: 'Please call me back about my refund' }).waitFor();
+    await frame.locator('[data-testid=ticket-queue]', { hasText: 'written queue: 1' }).waitFor();
+    await frame.fill('[data-testid=ticket-composer]', 'Any time after 5 pm is fine');
+    await frame.click('[data-testid=ticket-send]');
+    await frame.locator('[data-testid=ticket] .msg', { hasText: 'Any time after 5 pm is fine' }).waitFor();
+    await frame.click('.back');
+    // History: the server's list holds the ticket.
     await frame.click('.head [aria-label="Options"]');
     await frame.click('text=Past conversations');
-    await frame.locator('[data-testid=history]').waitFor({ state: 'attached' });
-    await frame.locator('.history .muted', { hasText: 'No past conversations' }).waitFor();
+    await frame.locator('[data-testid=history-item][data-kind=ticket]', { hasText: 'Please call me back about my refund' }).waitFor();
     assert.deepEqual(errors, []);
     await context.close();
   } finally {

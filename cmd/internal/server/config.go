@@ -56,6 +56,8 @@ type Config struct {
 	// Now is the assigner's clock (tests set it; nil: time.Now). It is
 	// not read from the environment.
 	Now func() time.Time
+	// A solved ticket closes by itself after this long (0: never).
+	TicketAutoClose time.Duration
 }
 
 // env describes one variable: its name, default and how to parse it.
@@ -186,6 +188,7 @@ func (c *Config) vars() []env {
 		{"CHAT_VISITOR_TIMEOUT", "3m", "a waiting chat whose visitor has had no socket this long leaves the queue (reason visitor_left); 0: never", limit(&c.VisitorTimeout)},
 		{"CHAT_IDLE_CLOSE", "15m", "an active chat whose visitor has been gone this long, with no message of theirs unanswered, closes (reason visitor_left); 0: never", limit(&c.IdleClose)},
 		{"CHAT_FIRST_RESPONSE_TIMEOUT", "90s", "an assigned chat with no agent message this long goes to the next agent (reason no_response); 0: off", limit(&c.FirstResponseTimeout)},
+		{"CHAT_TICKET_AUTOCLOSE", "168h", "a solved ticket closes by itself after this long; 0: never", dur(&c.TicketAutoClose)},
 		{"CHAT_DB_WRITERS", "1", "group-commit writers per node: each stores its share of the chats' messages, one transaction at a time", num(&c.DBWriters, 1)},
 	}
 }

@@ -40,6 +40,7 @@ var statuses = map[string]int{
 	chat.ETooLarge:        http.StatusRequestEntityTooLarge,
 	chat.EPayloadTooBig:   http.StatusRequestEntityTooLarge,
 	chat.EAgeRequired:     http.StatusUnprocessableEntity,
+	chat.EIdempotencyKey:  http.StatusUnprocessableEntity,
 	chat.ERateLimited:     http.StatusTooManyRequests,
 	chat.ETooManyLogins:   http.StatusTooManyRequests,
 	chat.EUnavailable:     http.StatusServiceUnavailable,

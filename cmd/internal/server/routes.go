@@ -41,6 +41,7 @@ func (s *Server) routes() {
 	e.Use(middleware.BodyLimit("64K")) // every body of the API is small JSON
 	e.Use(cleanInput)
 	e.Use(s.authenticate)
+	e.Use(s.idempotent)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
@@ -48,6 +49,7 @@ func (s *Server) routes() {
 	e.GET("/api/v1/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openapiJSON) })
 	s.Live.Register(e)
 	s.Accounts.Register(e)
+	s.Tickets.Register(e)
 	static.Register(e, static.Config{AllowedOrigins: s.Cfg.AllowedOrigins})
 }
 

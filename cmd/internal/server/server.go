@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -41,9 +42,12 @@ type Server struct {
 	// Retention runs the daily purge (CHAT_RETENTION_DAYS,
 	// CHAT_AUDIT_RETENTION_DAYS).
 	Retention *store.Retention
+	Tickets   *transcript.API
+	Hooks     *transcript.Deliverer
 
 	reg  *prometheus.Registry
 	stop context.CancelFunc // ends the background loops
+	bg   sync.WaitGroup     // the webhook deliverer and the auto-close loop: Close waits for them
 }
 
 // New opens the stores, migrates, makes the first admin on an empty
@@ -75,6 +79,11 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (*Se
 	s.routes()
 	return s, nil
 }
+
+var (
+	_ transcript.Store         = (*store.DB)(nil)
+	_ transcript.ChatEscalator = (*live.Service)(nil)
+)
 
 // OpenStore opens and migrates the database named by the configuration.
 func OpenStore(ctx context.Context, cfg *Config) (*store.DB, error) {
@@ -120,8 +129,14 @@ func (s *Server) start(ctx context.Context) error {
 		Auth: s.Auth, Audit: access.NewAuditor(s.DB), Redis: s.Redis, Log: s.Log})
 	s.reg.MustRegister(s.Live.Collectors()...)
 	s.Accounts = accounts.New(s.DB, s.Auth, s.Live, cfg.Units)
+	s.Hooks = transcript.NewDeliverer(transcript.DeliveryConfig{AllowPrivate: cfg.WebhookAllowPrivate}, s.DB, s.Log)
+	s.Tickets = transcript.NewAPI(transcript.Config{Units: cfg.Units, MaxMessageBytes: cfg.MaxMessageBytes, AutoClose: cfg.TicketAutoClose},
+		s.DB, access.NewAuditor(s.DB), s.Live, func(text string) string { return classifier.Classify(text).Unit }, s.Hooks, s.Log)
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
+	s.bg.Add(2)
+	go func() { defer s.bg.Done(); s.Hooks.Run(bg) }()
+	go func() { defer s.bg.Done(); s.Tickets.AutoClose(bg, time.Minute) }()
 	if cfg.ClassifierRules != "" {
 		go classifier.Watch(bg, cfg.ClassifierRules, 2*time.Second)
 	}
@@ -138,6 +153,7 @@ func (s *Server) Close() {
 	if s.stop != nil {
 		s.stop()
 	}
+	s.bg.Wait() // an attempt in flight records its answer before the store closes
 	if s.Live != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		s.Live.Shutdown(ctx)

@@ -25,6 +25,13 @@ export function renderDetail() {
   return detail;
 }
 
+let cannedList = null;
+async function loadCanned() {
+  if (cannedList) return;
+  const res = await api('GET', '/api/v1/canned-replies');
+  cannedList = res.status === 200 && res.body ? res.body.items || [] : [];
+}
+
 export async function load() {
   if (!list) return;
   replace(list, h('li', { class: 'muted pad' }, t('tickets.loading')));
@@ -63,6 +70,19 @@ async function open(id) {
     load();
   });
   const input = h('textarea', { id: 'tk-reply', rows: '4', testid: 'ticket-composer', 'aria-label': t('tickets.reply') });
+  const internal = h('input', { id: 'tk-internal', type: 'checkbox', testid: 'ticket-internal' });
+  // Standard replies of the ticket's unit (and of every unit), in the
+  // console's language first; picking one puts its text in the reply box.
+  const canned = h('select', { id: 'tk-canned', 'aria-label': t('tickets.canned'), testid: 'ticket-canned', on: { change: () => {
+    const r = cannedList.find((c) => c.id === canned.value);
+    if (r) input.value = input.value ? `${input.value}\n${r.text}` : r.text;
+    canned.value = '';
+    input.focus();
+  } } }, h('option', { value: '' }, t('tickets.canned')));
+  loadCanned().then(() => {
+    const mine = cannedList.filter((r) => !r.unit || r.unit === tk.unit).sort((a, b) => (a.lang === lang() ? -1 : 0) - (b.lang === lang() ? -1 : 0));
+    canned.append(...mine.map((r) => h('option', { value: r.id }, r.title)));
+  });
   const form = h('form', {
     class: 'compose',
     on: {
@@ -70,19 +90,21 @@ async function open(id) {
         ev.preventDefault();
         const text = input.value.trim();
         if (!text) return;
-        const r = await api('POST', `/api/v1/tickets/${encodeURIComponent(id)}/replies`, { body: { text } });
+        const r = await api('POST', `/api/v1/tickets/${encodeURIComponent(id)}/replies`, { body: internal.checked ? { text, internal: true } : { text } });
         if (r.status === 201 || r.status === 200) open(id);
         else act.toast(`${t('error.generic')} (${errorCode(r) || r.status})`);
       },
     },
-  }, input, h('div', { class: 'compose-tools' }, h('span'), h('button', { type: 'submit', class: 'primary send', testid: 'ticket-send' }, t('tickets.send'))));
-  const first = tk.text ? [{ text: tk.text, from: { kind: 'visitor', name: tk.requester_name || '' }, at: tk.created_at }] : [];
+  }, input, h('div', { class: 'compose-tools' }, canned, h('label', { for: 'tk-internal', class: 'small-label' }, internal, ' ', t('tickets.asNote')),
+    h('button', { type: 'submit', class: 'primary send', testid: 'ticket-send' }, t('tickets.send'))));
+  const first = tk.text ? [{ text: tk.text, from: tk.from || { kind: 'visitor', name: tk.requester_name || '' }, at: tk.created_at }] : [];
   replace(detail,
     h('header', { class: 'conv-head' }, h('div', { class: 'conv-names' }, h('h2', { class: 'conv-title' }, tk.subject || id), h('p', { class: 'conv-sub' }, [unitName(tk.unit), tk.email || ''].filter(Boolean).join(' · '))),
       h('div', { class: 'conv-actions' }, h('label', { for: 'tk-status', class: 'small-label' }, t('tickets.status')), status)),
     h('div', { class: 'messages', 'aria-label': t('tickets.thread') }, [...first, ...replies].map((r) => {
       const own = r.from ? r.from.kind !== 'visitor' : r.author_kind !== 'visitor';
-      return h('div', { class: `msg ${own ? 'own' : 'visitor'}` }, h('p', { class: 'who' }, (r.from && r.from.name) || (own ? t('conv.you') : t('visitor.customer'))),
+      const who = (r.from && r.from.name) || (own ? t('conv.you') : t('visitor.customer'));
+      return h('div', { class: `msg ${r.internal ? 'note' : own ? 'own' : 'visitor'}`, testid: r.internal ? 'ticket-note' : null }, h('p', { class: 'who' }, r.internal ? `${who} · ${t('tickets.internal')}` : who),
         h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(r.text || r.body || ''))), h('p', { class: 'meta' }, dateTime(r.at || r.created_at, lang())));
     })),
     form);

@@ -106,10 +106,16 @@ async function loadTicket(ctx, id) {
     return;
   }
   const tk = res.body.ticket || res.body;
+  // An open ticket not yet answered shows its place in the unit's written
+  // queue and the first reply the server expects from recent figures.
+  const q = tk.queue;
+  const place = q ? h('p', { class: 'muted', testid: 'ticket-queue' }, t('ticket.queue', { pos: String(q.position) }), ' ',
+    q.expected_first_reply_seconds ? t('ticket.eta', { wait: fmtWait(q.expected_first_reply_seconds) }) : t('ticket.noEta')) : null;
+  const moved = tk.merged_into ? h('p', { class: 'muted' }, t('ticket.merged', { id: String(tk.merged_into).slice(0, 8) })) : null;
   replace(els.head, h('h2', { class: 'h2' }, tk.subject || t('ticket.title', { id: String(id).slice(0, 8) })),
-    h('p', { class: 'muted' }, [tk.unit ? unitName(tk.unit) : '', tk.status ? t(`state.${tk.status}`) : ''].filter(Boolean).join(' · ')));
-  const rs = tk.replies || res.body.replies || [];
-  const first = tk.text ? [{ text: tk.text, from: { kind: 'visitor' }, at: tk.created_at }] : [];
+    h('p', { class: 'muted' }, [tk.unit ? unitName(tk.unit) : '', tk.status ? t(`state.${tk.status}`) : ''].filter(Boolean).join(' · ')), place, moved);
+  const rs = (tk.replies || res.body.replies || []).filter((r) => !r.internal);
+  const first = tk.text ? [{ text: tk.text, from: tk.from || { kind: 'visitor' }, at: tk.created_at }] : [];
   replace(els.replies, ...[...first, ...rs].map((r) => {
     const own = r.from ? r.from.kind === 'visitor' : r.author_kind === 'visitor';
     return h('div', { class: `msg ${own ? 'own' : 'agent'}` },
@@ -118,6 +124,12 @@ async function loadTicket(ctx, id) {
       h('p', { class: 'meta' }, dateTime(r.at || r.created_at, lang())));
   }));
   els.form.hidden = tk.status === 'closed';
+}
+
+function fmtWait(sec) {
+  if (sec < 60) return t('queue.underMinute');
+  if (sec < 5400) return t('queue.minutes', { n: Math.round(sec / 60) });
+  return t('ticket.hours', { n: Math.round(sec / 3600) });
 }
 
 export function focus() {

@@ -1,0 +1,90 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/chatd/chatd/chat"
+	"github.com/chatd/chatd/chat/access"
+)
+
+// IdempotencyTTL is how long an Idempotency-Key's answer is kept.
+const IdempotencyTTL = 24 * time.Hour
+
+// idempotent honours the Idempotency-Key header on every POST of the API:
+// the first request with a key runs and its answer is stored (unless the
+// server failed, 5xx, so a retry runs it again); the same key with the same
+// method, path and body gets that answer again, marked Idempotent-Replayed;
+// with another request it is 422 idempotency_key_reused; while the first
+// is still running, 409 conflict. Keys belong to the principal that sent
+// them (a request without a credential ignores the header: two strangers'
+// keys must not meet).
+func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		key := r.Header.Get("Idempotency-Key")
+		if r.Method != http.MethodPost || key == "" || !strings.HasPrefix(r.URL.Path, "/api/v1/") {
+			return next(c)
+		}
+		p, _ := access.From(r.Context())
+		scope := p.Key()
+		if scope == "" {
+			return next(c)
+		}
+		if len(key) > 255 {
+			return chat.Errorf(chat.EInvalid, "Idempotency-Key is longer than 255 bytes")
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return chat.Errorf(chat.EPayloadTooBig, "request body too large")
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		h := sha256.New()
+		h.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
+		h.Write(body)
+		hash := hex.EncodeToString(h.Sum(nil))
+		ctx := r.Context()
+		prev, err := s.DB.BeginIdempotent(ctx, scope, key, hash, IdempotencyTTL)
+		if err != nil {
+			return err
+		}
+		if prev != nil {
+			switch {
+			case prev.RequestHash != hash:
+				return chat.Errorf(chat.EIdempotencyKey, "this Idempotency-Key was used for another request")
+			case prev.Status == 0:
+				return chat.Errorf(chat.EConflict, "a request with this Idempotency-Key is still running")
+			}
+			c.Response().Header().Set("Idempotent-Replayed", "true")
+			return c.Blob(prev.Status, echo.MIMEApplicationJSON, []byte(prev.Body))
+		}
+		rec := &recorder{ResponseWriter: c.Response().Writer}
+		c.Response().Writer = rec
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		if status >= 500 {
+			return s.DB.AbandonIdempotent(ctx, scope, key)
+		}
+		return s.DB.FinishIdempotent(ctx, scope, key, status, rec.body.String())
+	}
+}
+
+// recorder keeps a copy of the answer as it is written.
+type recorder struct {
+	http.ResponseWriter
+	body bytes.Buffer
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
