@@ -88,12 +88,36 @@ func maskCards(b []byte) bool {
 			}
 			break
 		}
+		if len(pos) >= 4 && maskedTail(b, i) {
+			// The visible last four digits of a card masked before:
+			// they belong to that card, not to what follows.
+			pos = pos[4:]
+		}
 		if masked := maskRun(b, pos); masked {
 			changed = true
 		}
 		i = j
 	}
 	return changed
+}
+
+// maskedTail reports whether the digits starting at i follow a card
+// number already masked: at least nine asterisks (separators between them
+// allowed) right before them. The first four digits are then that card's
+// kept end, not the start of another number, so masking a masked text
+// again changes nothing.
+func maskedTail(b []byte, i int) bool {
+	stars := 0
+	for k := i - 1; k >= 0; k-- {
+		switch {
+		case b[k] == '*':
+			stars++
+		case (b[k] == ' ' || b[k] == '-') && k > 0 && b[k-1] == '*':
+		default:
+			return stars >= 9
+		}
+	}
+	return stars >= 9
 }
 
 // maskRun masks each Luhn-valid window of 13-19 digits in pos that begins

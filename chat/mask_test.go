@@ -30,6 +30,10 @@ func TestMask(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		// IBANs: checksum-valid, Turkish and others, grouped or not, any case.
 		{"TR IBAN", "IBAN: TR330006100519786457841326", "IBAN: TR********************1326"},
+		// A card after a few asterisks is still a card; after a masked card,
+		// the kept end is not the start of another one.
+		{"card after stars", "**** 4111111111111111", "**** ************1111"},
+		{"masked card then digits", "**** **** **** 1111 000000 000", "**** **** **** 1111 000000 000"},
 		{"TR IBAN grouped", "TR33 0006 1005 1978 6457 8413 26 lütfen", "TR** **** **** **** **** **13 26 lütfen"},
 		{"TR IBAN lower case", "iban tr330006100519786457841326.", "iban tr********************1326."},
 		{"DE IBAN", "DE89 3704 0044 0532 0130 00", "DE** **** **** **** **30 00"},
