@@ -85,7 +85,7 @@ func TestDelivererRetriesThenGivesUp(t *testing.T) {
 		By: chat.Sender{Kind: chat.FromSystem, ID: "k"}, Author: chat.Sender{Kind: chat.FromVisitor}}); err != nil {
 		t.Fatal(err)
 	}
-	d := transcript.NewDeliverer(transcript.DeliveryConfig{AllowPrivate: true, Timeout: time.Second, RetryFor: 600 * time.Millisecond,
+	d := transcript.NewDeliverer(transcript.DeliveryConfig{AllowPrivate: true, Timeout: time.Second, RetryFor: 3 * time.Second,
 		FirstBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Poll: 20 * time.Millisecond}, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
