@@ -63,9 +63,12 @@ type routeRow struct {
 	// audit action an allowed staff or API key read writes, and the one a
 	// refused try (404, by anyone) writes.
 	audit string
-	// spends: the call uses its credential up (a logout); each principal
-	// comes with a fresh credential of its own.
-	spends bool
+	// uses: what the call uses up, so each principal comes with a fresh
+	// one: "token", its credential (a logout: visitors get a new token,
+	// staff a new session); "visitor", the visitor themselves (an
+	// erasure: the two visitors are new visitors, each with a ticket in
+	// general, and the owner owns only their own records).
+	uses string
 	// scoped: the answer is {items}; the principals of account alone must
 	// find nothing of general in it.
 	scoped bool
@@ -93,10 +96,10 @@ var routeMatrix = []routeRow{
 
 	// Credentials.
 	{method: "POST", path: "/api/v1/visitors", body: `{}`, want: "ok ok ok ok ok ok ok ok ok"},
-	{method: "POST", path: "/api/v1/visitor/logout", spends: true, want: "401 ok  ok  403 403 403 403 403 403"},
+	{method: "POST", path: "/api/v1/visitor/logout", uses: "token", want: "401 ok  ok  403 403 403 403 403 403"},
 	{method: "GET", path: "/api/v1/visitor/token", want: "401 ok  ok  403 403 403 403 403 403"},
 	{method: "POST", path: "/api/v1/auth/login", body: `{"email":"$login","password":"agent-password"}`, want: "ok ok ok ok ok ok ok ok ok"},
-	{method: "POST", path: "/api/v1/auth/logout", spends: true, want: "ok ok ok ok ok ok ok ok ok"},
+	{method: "POST", path: "/api/v1/auth/logout", uses: "token", want: "ok ok ok ok ok ok ok ok ok"},
 	{method: "GET", path: "/api/v1/auth/me", want: "401 403 403 ok  ok  ok  ok  403 403"},
 
 	// Staff accounts, keys and the audit log.
@@ -305,6 +308,16 @@ func (p *principal) authorize(req *http.Request, n *node) {
 // assigned to A1 and a ticket there; V2 with their own; A1, A2, S, the
 // admin, a key of every unit and one of account; a standard reply and a
 // webhook (with a delivery) to act on, a staff account to change.
+//
+// The values rows name: visitor (V1's id), chat (V1's first chat), ticket
+// (V1's ticket in general), stranger (an id no visitor has), canned (a
+// standard reply of general), hook and delivery (a webhook and one of its
+// deliveries), staffer (an agent of general to change), login (the email
+// of a staff account whose password is agent-password), asset (a static
+// file). Fresh ones, made for each call: +chat (V1's open chat with A1),
+// +ticket (a ticket of V1 in general), +canned, +hook, +key (an API key's
+// id), +email and +text (unique), +visitor and +customer (the id or the
+// email of a new visitor with a ticket in general).
 type matrixFixture struct {
 	t     *testing.T
 	ctx   context.Context
@@ -317,12 +330,13 @@ type matrixFixture struct {
 	a1    *wsClient
 	a1ID  string
 	chat  string // V1's latest chat: what +chat hands out while it lasts
-	spent []string
+	// emails of the visitors newVisitor made, by id.
+	emails map[string]string
 }
 
 func newMatrixFixture(t *testing.T) *matrixFixture {
 	n := startNode(t, clusterVars(t, "CHAT_UNITS", "general,account"))
-	f := &matrixFixture{t: t, ctx: context.Background(), n: n, vals: map[string]string{}}
+	f := &matrixFixture{t: t, ctx: context.Background(), n: n, vals: map[string]string{}, emails: map[string]string{}}
 	// The admin's session is made in the store: a login would check the
 	// password at bcrypt's full cost, seconds under -race.
 	admin := must(n.DB.AgentByEmail(f.ctx, "admin@example.com"))
@@ -392,6 +406,10 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 		"key":   func() string { id, _ := createKey(t, n, f.admin); return id },
 		"email": func() string { return "new-" + uuid.NewString()[:8] + "@example.com" },
 		"text":  func() string { return "matter " + uuid.NewString() },
+		// A new visitor with an email and a ticket in general: their id,
+		// or their email.
+		"visitor":  func() string { id, _ := f.newVisitor(); return id },
+		"customer": func() string { id, _ := f.newVisitor(); return f.emails[id] },
 	}
 	return f
 }
@@ -556,18 +574,27 @@ func (f *matrixFixture) value(name string) string {
 	return v
 }
 
-// withCredential returns p, or for a call that uses its credential up, p
-// with a fresh credential of the same principal.
-func (f *matrixFixture) withCredential(p *principal, spends bool) *principal {
-	if !spends || p.token == "" || p.kind == pKey || p.kind == pKeyLimited {
+// withCredential returns p, or, for a call that uses up its credential
+// or its visitor (routeRow.uses), p with a fresh one.
+func (f *matrixFixture) withCredential(p *principal, uses string) *principal {
+	visitor := p.kind == pOwner || p.kind == pOther
+	switch {
+	case uses == "" || p.token == "" || p.kind == pKey || p.kind == pKeyLimited:
 		return p
+	case uses == "visitor" && !visitor:
+		return p
+	case uses != "token" && uses != "visitor":
+		f.t.Fatalf("uses %q: want token or visitor", uses)
 	}
 	q := *p
 	q.sock = nil
 	var err error
-	if p.kind == pOwner || p.kind == pOther {
+	switch {
+	case uses == "visitor":
+		q.id, q.token = f.newVisitor()
+	case visitor:
 		q.token, err = f.n.Auth.IssueVisitorToken(f.ctx, p.id)
-	} else {
+	default:
 		q.token, err = f.n.DB.CreateSession(f.ctx, p.id, time.Hour)
 		q.csrf = f.n.Auth.CSRFToken(q.token)
 	}
@@ -575,6 +602,23 @@ func (f *matrixFixture) withCredential(p *principal, spends bool) *principal {
 		f.t.Fatal(err)
 	}
 	return &q
+}
+
+// newVisitor makes a visitor with an email and a ticket in general and
+// returns their id and token.
+func (f *matrixFixture) newVisitor() (id, token string) {
+	f.t.Helper()
+	var raw map[string]string
+	email := "customer-" + uuid.NewString()[:8] + "@example.com"
+	if code := api(f.t, "POST", f.n.url+"/api/v1/visitors", "", map[string]string{"name": "Can", "email": email}, &raw); code != 201 {
+		f.t.Fatalf("create visitor: %d", code)
+	}
+	f.emails[raw["visitor_id"]] = email
+	var out struct{ ID string }
+	if code := api(f.t, "POST", f.n.url+"/api/v1/tickets", raw["token"], map[string]string{"unit": "general", "text": "please close my account"}, &out); code != 201 {
+		f.t.Fatalf("ticket of a new visitor: %d", code)
+	}
+	return raw["visitor_id"], raw["token"]
 }
 
 // answer names a status as the matrix does.
@@ -590,7 +634,7 @@ func (f *matrixFixture) runRoute(r routeRow) {
 	key := r.method + " " + r.path
 	want := strings.Fields(r.want)
 	for i, p := range f.p {
-		p = f.withCredential(p, r.spends)
+		p = f.withCredential(p, r.uses)
 		var args []string
 		for _, name := range strings.Fields(r.args) {
 			args = append(args, f.value(name))
