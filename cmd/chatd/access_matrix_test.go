@@ -222,8 +222,14 @@ func checkMatrixCoversRoutes(t *testing.T, n *node) {
 	rows := map[string]bool{}
 	for _, r := range routeMatrix {
 		rows[r.method+" "+r.path] = true
-		if w := strings.Fields(r.want); len(w) != nPrincipals {
+		w := strings.Fields(r.want)
+		if len(w) != nPrincipals {
 			t.Errorf("row %s %s: want has %d answers, not %d", r.method, r.path, len(w), nPrincipals)
+		}
+		for _, a := range w {
+			if !slices.Contains([]string{"ok", "401", "403", "404"}, a) {
+				t.Errorf("row %s %s: want %q: an answer is ok, 401, 403 or 404", r.method, r.path, a)
+			}
 		}
 	}
 	mounted := map[string]bool{}
