@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,11 @@ var frameActions = map[string]access.Action{
 	TTransfer: access.TransferChat,
 	TEscalate: access.EscalateChat,
 }
+
+// ClientFrames returns every client frame type with the action the access
+// policy is asked for it (a copy): the access matrix test checks that it
+// decides each of them for every kind of principal.
+func ClientFrames() map[string]access.Action { return maps.Clone(frameActions) }
 
 // handle runs one client frame; it answers with an ack or an error frame.
 func (s *Service) handle(ctx context.Context, c *conn, f *inFrame) {
