@@ -409,6 +409,119 @@ test('no agent online: the offline form makes a ticket, read and answered in wri
   }
 });
 
+test('the server closes the socket (persistent flood, 1008): the widget reconnects with nothing lost or shown twice', async () => {
+  const srv = await startChatd({ CHAT_RATE_CONN_PER_SEC: '5' });
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const bot = await new Bot(srv.url, agent).connect();
+    await waitOnline(srv.url);
+    const { frame, context, errors } = await open(srv);
+    await fillPrechat(frame, { message: 'Hello', unit: 'general' });
+    const as = await bot.wait((f) => f.type === 'chat.assigned');
+    await bot.call({ type: 'message', chat_id: as.chat_id, text: 'Hi there' });
+    await frame.locator('[data-testid=message][data-seq="2"]').waitFor();
+    // Flood the widget's own socket until the server closes it (1008).
+    const code = await frame.evaluate(async (chatID) => {
+      const { getSocket } = await import('/static/js/widget/app.js');
+      const ws = getSocket().ws;
+      const closed = new Promise((ok) => ws.addEventListener('close', (ev) => ok(ev.code)));
+      for (let i = 0; i < 400 && ws.readyState === 1; i++) ws.send(JSON.stringify({ type: 'typing', chat_id: chatID, on: true }));
+      return closed;
+    }, as.chat_id);
+    assert.equal(code, 1008);
+    // While it is away, both sides write.
+    await bot.call({ type: 'message', chat_id: as.chat_id, text: 'Are you there?' });
+    await frame.fill('[data-testid=composer]', 'Yes, still here');
+    await frame.press('[data-testid=composer]', 'Enter');
+    await frame.locator('[data-testid=message][data-seq="4"]').waitFor({ timeout: 20000 });
+    await frame.locator('[data-testid=connection][data-state=online]').waitFor({ state: 'attached' });
+    assert.deepEqual(await seqs(frame), [1, 2, 3, 4]);
+    const all = await texts(frame);
+    assert.equal(all.filter((x) => x.includes('Are you there?')).length, 1);
+    assert.equal(all.filter((x) => x.includes('Yes, still here')).length, 1);
+    await bot.wait((f) => f.type === 'message' && f.text === 'Yes, still here');
+    assert.equal(bot.frames.filter((f) => f.type === 'message' && f.text === 'Yes, still here').length, 1);
+    assert.ok((await frame.evaluate(async () => (await import('/static/js/widget/app.js')).getSocket().attempts)) >= 2);
+    assert.deepEqual(errors, []);
+    bot.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('reconnect backoff: a server that closes every socket right after hello is retried ever more slowly, with jitter', async () => {
+  const srv = await startChatd();
+  try {
+    const { frame, page, context } = await open(srv);
+    // The schedule itself: half fixed, half random, doubling, capped at 30 s.
+    const sched = await frame.evaluate(async () => {
+      const { backoffDelay } = await import('/static/js/socket.js');
+      return [0, 1, 2, 3, 4, 5, 6, 7, 10].map((n) => [backoffDelay(n, 0), backoffDelay(n, 1)]);
+    });
+    assert.deepEqual(sched, [[250, 500], [500, 1000], [1000, 2000], [2000, 4000], [4000, 8000], [8000, 16000], [15000, 30000], [15000, 30000], [15000, 30000]]);
+
+    // Every connection gets its hello, then 1013 (overloaded) at once.
+    const attempts = [];
+    await context.routeWebSocket(/\/ws\/visitor/, (ws) => {
+      attempts.push(Date.now());
+      ws.send(JSON.stringify({ type: 'hello', role: 'visitor', visitor_id: 'v', units: [], max_message_bytes: 4096 }));
+      setTimeout(() => ws.close({ code: 1013, reason: 'try again later' }), 20);
+    });
+    await frame.evaluate(() => localStorage.setItem('chatd.token', 'stored-token-of-a-visitor'));
+    await page.reload();
+    await widgetFrame(page);
+    await new Promise((ok) => setTimeout(ok, 7500));
+    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]);
+    // Before the fix a socket that had opened reconnected every 150-650 ms.
+    assert.ok(attempts.length >= 3 && attempts.length <= 6, `${attempts.length} attempts in 7.5 s: gaps ${gaps}`);
+    gaps.forEach((g, i) => assert.ok(g >= 0.9 * 500 * 2 ** i, `gap ${i} is ${g} ms: ${gaps}`));
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('liveness: a socket that stops answering is found by ping and replaced; one that answers pong is kept', async () => {
+  const srv = await startChatd();
+  try {
+    const { frame, context } = await open(srv);
+    const conns = [];
+    let answer = false;
+    await context.routeWebSocket(/\/ws\/probe/, (ws) => {
+      const c = { pings: 0 };
+      conns.push(c);
+      ws.onMessage((m) => {
+        if (JSON.parse(String(m)).type !== 'ping') return;
+        c.pings++;
+        if (answer) ws.send(JSON.stringify({ type: 'pong' }));
+      });
+      ws.send(JSON.stringify({ type: 'hello', role: 'visitor', visitor_id: 'v', units: [] }));
+    });
+    const run = (ms) => frame.evaluate(async (ms) => {
+      const { Socket } = await import('/static/js/socket.js');
+      const s = new Socket({ scope: 'probe-test', url: () => `ws://${location.host}/ws/probe`, onFrame() {}, timing: { idle: 300, pong: 400 } });
+      s.start();
+      await new Promise((ok) => setTimeout(ok, ms));
+      const n = s.attempts;
+      s.stop(true);
+      return n;
+    }, ms);
+    // Silent after hello: pinged, no pong, so dropped and connected again.
+    const silent = await run(2500);
+    assert.ok(silent >= 2, `attempts ${silent}`);
+    assert.ok(conns[0].pings >= 1);
+    // Answering: pinged several times, never dropped.
+    conns.length = 0;
+    answer = true;
+    assert.equal(await run(2500), 1);
+    assert.ok(conns[0].pings >= 2, `pings ${conns[0].pings}`);
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
 test('size budget: loader under 5 KB and everything needed to chat under 40 KB, gzipped', async () => {
   const srv = await startChatd();
   try {
