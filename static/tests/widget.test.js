@@ -115,7 +115,33 @@ test('a whole conversation: 18+ gate, queue position, assignment, typing, read r
     await frame.locator('[data-testid=message][data-seq="3"]', { hasText: 'Sent' }).waitFor();
     bot.send({ type: 'read', chat_id: mine.chat_id, seq: 3 });
     await frame.locator('[data-testid=message][data-seq="3"]', { hasText: 'Read' }).waitFor();
+    // Every own message carries its delivery state; the words are on the last.
+    assert.equal(await frame.locator('[data-testid=message][data-seq="1"]').getAttribute('data-state'), 'read');
+    assert.equal(await frame.locator('[data-testid=message][data-seq="3"]').getAttribute('data-state'), 'read');
+    assert.doesNotMatch(await frame.locator('[data-testid=message][data-seq="1"]').textContent(), /Read|Sent/);
     await shot(page, 'widget-chat-desktop-en');
+
+    // The list is a live region: typing, read receipts and status changes
+    // leave its nodes alone; a new message is one added node.
+    await frame.evaluate(() => {
+      const list = document.querySelector('[data-testid=messages]');
+      window.added = 0;
+      window.removed = 0;
+      window.statusChanges = 0;
+      list.querySelector('[data-seq="2"]').dataset.mark = 'kept';
+      new MutationObserver((rs) => rs.forEach((r) => { window.added += r.addedNodes.length; window.removed += r.removedNodes.length; })).observe(list, { childList: true, subtree: true });
+      new MutationObserver(() => window.statusChanges++).observe(document.querySelector('[data-testid=status]'), { childList: true, characterData: true, subtree: true });
+    });
+    bot.send({ type: 'typing', chat_id: mine.chat_id, on: true });
+    await frame.locator('.typing:not(:empty)').waitFor();
+    bot.send({ type: 'typing', chat_id: mine.chat_id, on: false });
+    await frame.locator('.typing:empty').waitFor();
+    bot.send({ type: 'read', chat_id: mine.chat_id, seq: 3 });
+    await bot.call({ type: 'message', chat_id: mine.chat_id, text: 'Anything else?' });
+    await frame.locator('[data-testid=message][data-seq="4"]').waitFor();
+    assert.deepEqual(await frame.evaluate(() => [window.added, window.removed, window.statusChanges]), [1, 0, 0]);
+    assert.equal(await frame.locator('[data-testid=message][data-seq="2"]').getAttribute('data-mark'), 'kept');
+    assert.equal(await frame.locator('[data-testid=messages]').getAttribute('aria-relevant'), 'additions');
 
     // The visitor ends the chat and rates it.
     await frame.click('[data-testid=close-chat]');
@@ -168,6 +194,7 @@ test('network drop and back: nothing lost, nothing shown twice; a message typed 
     await frame.fill('[data-testid=composer]', 'typed while offline');
     await frame.press('[data-testid=composer]', 'Enter');
     await frame.locator('[data-testid=message][data-state=sending]').waitFor();
+    await frame.locator('[data-testid=message][data-state=sending]').evaluate((el) => (el.dataset.mark = 'same node'));
     const outbox = JSON.parse(await frame.evaluate(() => localStorage.getItem('chatd.outbox.visitor')));
     assert.equal(outbox.items.length, 1, 'the unsent message waits in the stored outbox');
 
@@ -176,6 +203,9 @@ test('network drop and back: nothing lost, nothing shown twice; a message typed 
     await frame.locator('[data-testid=message][data-seq="5"]').waitFor();
     await frame.locator('[data-testid=message][data-state=sending]').waitFor({ state: 'detached' });
     assert.deepEqual(await seqs(frame), [1, 2, 3, 4, 5]);
+    // The message waiting to be sent keeps its node once stored, now sent.
+    assert.equal(await frame.locator('[data-testid=message][data-seq="5"]').getAttribute('data-mark'), 'same node');
+    assert.equal(await frame.locator('[data-testid=message][data-seq="5"]').getAttribute('data-state'), 'sent');
     const all = await texts(frame);
     assert.equal(all.filter((x) => x.includes('typed while offline')).length, 1);
     await bot.wait((f) => f.type === 'message' && f.text === 'typed while offline');

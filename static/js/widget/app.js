@@ -273,7 +273,7 @@ function onAck(f, sent) {
         socket.resume(c.id);
         socket.send({ type: 'message', chat_id: c.id, text: sent.text });
       } else {
-        addMessage(c, { seq: 1, text: sent.text, from: { kind: 'visitor', id: state.visitorID, name: sent.name || '' }, at: new Date().toISOString() });
+        addMessage(c, { seq: 1, cid: sent.client_id, text: sent.text, from: { kind: 'visitor', id: state.visitorID, name: sent.name || '' }, at: new Date().toISOString() });
       }
       if (c.status === 'starting') c.status = 'queued';
       emit('chat.started', { chat_id: c.id });
@@ -282,7 +282,7 @@ function onAck(f, sent) {
     }
     case 'message':
       if (c && f.seq && (sent.chat_id === c.id || !sent.chat_id)) {
-        addMessage(c, { seq: f.seq, text: sent.text, from: { kind: 'visitor', id: state.visitorID, name: '' }, at: new Date().toISOString() });
+        addMessage(c, { seq: f.seq, cid: sent.client_id, text: sent.text, from: { kind: 'visitor', id: state.visitorID, name: '' }, at: new Date().toISOString() });
         touch();
       }
       return;
@@ -314,7 +314,7 @@ function onError(f, sent) {
   }
   if (sent.type === 'message' && c) {
     c.failed = c.failed || [];
-    c.failed.push({ client_id: sent.client_id, text: sent.text, code: f.code });
+    c.failed.push({ client_id: sent.client_id, text: sent.text, code: f.code, at: new Date().toISOString() });
     touch();
     return;
   }
@@ -571,10 +571,14 @@ function update(patch) {
   const badge = els.launcher.querySelector('.badge');
   badge.textContent = state.unread > 9 ? '9+' : String(state.unread);
   badge.hidden = !state.unread;
-  els.statusEl.textContent = statusText();
+  // A live region: written only when its words change, so a screen
+  // reader hears each change once.
+  const status = statusText();
+  if (els.statusEl.textContent !== status) els.statusEl.textContent = status;
   els.connEl.hidden = !socket;
   els.connEl.dataset.state = state.conn;
-  els.connEl.querySelector('.conn-text').textContent = connLabel(state.conn);
+  const connText = els.connEl.querySelector('.conn-text');
+  if (connText.textContent !== connLabel(state.conn)) connText.textContent = connLabel(state.conn);
   els.connEl.title = connLabel(state.conn);
   els.menu.hidden = !state.menu;
   els.menuBtn.setAttribute('aria-expanded', String(!!state.menu));
