@@ -145,7 +145,6 @@ test('a whole conversation: 18+ gate, queue position, assignment, typing, read r
 
     // The visitor ends the chat and rates it.
     await frame.click('[data-testid=close-chat]');
-    await frame.click('[data-testid=close-confirm]');
     await bot.wait((f) => f.type === 'chat.closed' && f.chat_id === mine.chat_id);
     await frame.locator('[data-testid=csat]').waitFor();
     await frame.click('[data-testid=csat-submit]');
@@ -546,6 +545,85 @@ test('liveness: a socket that stops answering is found by ping and replaced; one
     answer = true;
     assert.equal(await run(2500), 1);
     assert.ok(conns[0].pings >= 2, `pings ${conns[0].pings}`);
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('keyboard only: launcher, pre-chat, send, the options menu, end, rate, minimise back to the launcher', async () => {
+  const srv = await startChatd();
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const bot = await new Bot(srv.url, agent).connect();
+    await waitOnline(srv.url);
+    const { frame, page, errors, context } = await open(srv);
+    const key = (k) => page.keyboard.press(k);
+    const focused = (sel) => frame.evaluate((sel) => !!document.activeElement && document.activeElement.matches(sel), sel);
+    // tabTo presses Tab until sel has the focus: it must be reachable.
+    const tabTo = async (sel, max = 25) => {
+      for (let i = 0; i < max; i++) {
+        if (await focused(sel)) return;
+        await key('Tab');
+      }
+      assert.fail(`${sel} not reached by Tab; focus on ${await frame.evaluate(() => document.activeElement && document.activeElement.outerHTML.slice(0, 120))}`);
+    };
+    await tabTo('[data-testid=launcher]', 40);
+    await key('Enter');
+    await frame.locator('[data-testid=prechat-submit]').waitFor();
+    await tabTo('[data-testid=prechat-name]');
+    await page.keyboard.type('Kim');
+    await tabTo('[data-testid=prechat-message]');
+    await page.keyboard.type('Typed without a mouse');
+    await tabTo('[data-testid=prechat-age]');
+    await key('Space');
+    await tabTo('[data-testid=prechat-submit]');
+    await key('Enter');
+    const as = await bot.wait((f) => f.type === 'chat.assigned');
+    assert.ok(await focused('[data-testid=composer]'), 'the composer has the focus once the chat starts');
+    await page.keyboard.type('And a second line');
+    await key('Enter');
+    await bot.wait((f) => f.type === 'message' && f.text === 'And a second line');
+    await frame.locator('[data-testid=message][data-seq="2"][data-state=sent]').waitFor();
+
+    // The options menu: focus on its first item, arrows move, Escape goes back.
+    await tabTo('.head [aria-haspopup]');
+    await key('Enter');
+    await frame.locator('.menu').waitFor();
+    assert.ok(await focused('.menu-item:first-child'));
+    await key('ArrowDown');
+    assert.ok(await focused('.menu-item:nth-child(2)'));
+    await key('ArrowUp');
+    await key('ArrowUp');
+    assert.ok(await focused('.menu-item:last-child'), 'ArrowUp from the first item wraps to the last');
+    await key('Escape');
+    await frame.locator('.menu').waitFor({ state: 'hidden' });
+    assert.ok(await focused('.head [aria-haspopup]'));
+    assert.ok(await frame.locator('.panel').isVisible(), 'Escape in the menu closes only the menu');
+
+    // End the chat: at once, and the rating takes the focus.
+    await tabTo('[data-testid=close-chat]');
+    await key('Enter');
+    await bot.wait((f) => f.type === 'chat.closed' && f.chat_id === as.chat_id);
+    await frame.locator('[data-testid=csat]').waitFor();
+    assert.ok(await focused('[data-testid=csat-1]'));
+    await key('ArrowRight');
+    await key('ArrowRight');
+    await key('ArrowRight');
+    assert.ok(await frame.locator('[data-testid=csat-4]').isChecked());
+    await tabTo('[data-testid=csat-submit]');
+    await key('Enter');
+    await frame.locator('.thanks').waitFor();
+
+    // Minimise: the focus goes to the launcher, and Enter opens it again.
+    await tabTo('.head .hbtn:not([aria-haspopup])');
+    await key('Enter');
+    await frame.locator('.panel').waitFor({ state: 'hidden' });
+    assert.ok(await focused('[data-testid=launcher]'));
+    await key('Enter');
+    await frame.locator('.panel').waitFor();
+    assert.deepEqual(errors, []);
+    bot.close();
     await context.close();
   } finally {
     await srv.stop();

@@ -366,8 +366,11 @@ export const actions = {
   closeChat() {
     const c = state.chat;
     if (!c || !socket) return;
+    if (c.closing) return;
+    c.closing = true;
     if (c.id) socket.send({ type: 'chat.close', chat_id: c.id });
     else socket.send({ type: 'chat.close' }, { after: c.startID });
+    touch();
   },
   rate(rating, comment) {
     const c = state.chat;
@@ -411,7 +414,7 @@ export const actions = {
     renderShell();
   },
   toggleSound() {
-    set({ sound: !state.sound });
+    set({ sound: !state.sound, menu: false });
   },
   forget() {
     // The server forgets this device's token first, so it stops working
@@ -505,8 +508,9 @@ function renderShell() {
   const statusEl = h('p', { class: 'status', testid: 'status', 'aria-live': 'polite' });
   const connEl = h('span', { class: 'conn', testid: 'connection', role: 'status' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { class: 'conn-text' }));
   const menuBtn = h('button', { class: 'hbtn', type: 'button', 'aria-label': t('menu.open'), 'aria-haspopup': 'true', 'aria-expanded': 'false', on: { click: () => set({ menu: !state.menu }) } }, icon('menu'));
-  const minBtn = h('button', { class: 'hbtn', type: 'button', 'aria-label': t('widget.minimize'), on: { click: () => actions.setOpen(false) } }, icon('close'));
-  const menu = h('div', { class: 'menu', role: 'menu', hidden: true });
+  // Minimising hands the focus to the launcher, the one control left.
+  const minBtn = h('button', { class: 'hbtn', type: 'button', 'aria-label': t('widget.minimize'), on: { click: () => { actions.setOpen(false); els.launcher.focus(); } } }, icon('close'));
+  const menu = h('div', { class: 'menu', role: 'menu', 'aria-label': t('menu.open'), hidden: true, on: { keydown: menuKeys } });
   const notice = h('p', { class: 'notice', role: 'alert', hidden: true });
   const body = h('div', { class: 'body' });
   const panel = h(
@@ -524,7 +528,7 @@ function renderShell() {
 }
 
 function renderMenu() {
-  const item = (label, fn, extra = {}) => h('button', { type: 'button', role: 'menuitem', class: 'menu-item', on: { click: fn }, ...extra }, label);
+  const item = (label, fn, extra = {}) => h('button', { type: 'button', role: 'menuitem', tabindex: '-1', class: 'menu-item', on: { click: fn }, ...extra }, label);
   replace(
     els.menu,
     item(t('menu.history'), () => actions.show('history', { history: null })),
@@ -534,6 +538,31 @@ function renderMenu() {
       if (confirmForget()) actions.forget();
     }),
   );
+}
+
+// menuKeys: a menu as WAI-ARIA describes it: arrows and Home/End move
+// between items, Escape and Tab close it (Escape back to its button).
+function menuKeys(ev) {
+  const items = [...els.menu.querySelectorAll('[role=menuitem]')];
+  const i = items.indexOf(document.activeElement);
+  let next = -1;
+  if (ev.key === 'ArrowDown') next = (i + 1) % items.length;
+  else if (ev.key === 'ArrowUp') next = (i - 1 + items.length) % items.length;
+  else if (ev.key === 'Home') next = 0;
+  else if (ev.key === 'End') next = items.length - 1;
+  else if (ev.key === 'Escape') {
+    ev.preventDefault();
+    ev.stopPropagation();
+    set({ menu: false });
+    els.menuBtn.focus();
+    return;
+  } else if (ev.key === 'Tab') {
+    set({ menu: false });
+    return;
+  }
+  if (next < 0) return;
+  ev.preventDefault();
+  items[next].focus();
 }
 
 function confirmForget() {
@@ -582,7 +611,11 @@ function update(patch) {
   els.connEl.title = connLabel(state.conn);
   els.menu.hidden = !state.menu;
   els.menuBtn.setAttribute('aria-expanded', String(!!state.menu));
-  if (state.menu && 'menu' in patch) renderMenu();
+  if (!state.menu && 'menu' in patch && els.menu.contains(document.activeElement)) els.menuBtn.focus();
+  if (state.menu && 'menu' in patch) {
+    renderMenu();
+    els.menu.querySelector('[role=menuitem]').focus();
+  }
   els.notice.hidden = !state.notice;
   els.notice.textContent = state.notice;
   const view = views[state.view];

