@@ -630,6 +630,128 @@ test('keyboard only: launcher, pre-chat, send, the options menu, end, rate, mini
   }
 });
 
+async function staffToken(base) {
+  const login = await rest(base, 'POST', '/api/v1/auth/login', { body: { email: 'admin@example.com', password: 'admin-password-1' } });
+  return login.body.token;
+}
+
+test('the written channel: an agent\'s reply shows in the ticket (marked new when reopened), and the customer answers', async () => {
+  const srv = await startChatd();
+  try {
+    const admin = await staffToken(srv.url);
+    const { frame, page, errors, context } = await open(srv);
+    await frame.click('[data-testid=launcher]');
+    await frame.fill('[data-testid=offline-text]', 'My invoice shows the wrong address');
+    await frame.check('[data-testid=offline-age]');
+    await frame.click('[data-testid=offline-submit]');
+    await frame.locator('.sent').waitFor();
+    await frame.click('text=Open the ticket');
+    await frame.locator('[data-testid=ticket-reply]', { hasText: 'wrong address' }).waitFor();
+    const tokenV = await frame.evaluate(() => localStorage.getItem('chatd.token'));
+    const hist = await rest(srv.url, 'GET', '/api/v1/visitor/history', { token: tokenV });
+    const ticketID = hist.body.items.find((i) => i.kind === 'ticket').id;
+
+    // The agent answers in writing (the staff API); reopening shows it, marked new.
+    const r = await rest(srv.url, 'POST', `/api/v1/tickets/${ticketID}/replies`, { token: admin, body: { text: 'We fixed the address; a new invoice is on its way.' } });
+    assert.equal(r.status, 201);
+    await frame.click('.back');
+    await frame.click('.head [aria-haspopup]');
+    await frame.click('.menu-item >> nth=0');
+    await frame.click(`[data-testid=history-item][data-id="${ticketID}"]`);
+    const reply = frame.locator('[data-testid=ticket-reply]', { hasText: 'new invoice' });
+    await reply.waitFor();
+    assert.match(await reply.textContent(), /New reply/);
+    assert.equal(await frame.locator('[data-testid=ticket-reply].new').count(), 1);
+    await shot(page, 'widget-ticket-reply-desktop-en');
+
+    // The customer answers; the desk reads it.
+    await frame.fill('[data-testid=ticket-composer]', 'Thank you, received it.');
+    await frame.click('[data-testid=ticket-send]');
+    await frame.locator('[data-testid=ticket-reply]', { hasText: 'Thank you, received it.' }).waitFor();
+    const seen = await rest(srv.url, 'GET', `/api/v1/tickets/${ticketID}`, { token: admin });
+    assert.deepEqual(seen.body.replies.filter((x) => !x.internal).map((x) => [x.from.kind, x.text]), [
+      ['agent', 'We fixed the address; a new invoice is on its way.'],
+      ['visitor', 'Thank you, received it.'],
+    ]);
+    // Back goes back to the list it came from.
+    await frame.click('.back');
+    await frame.locator('[data-testid=history]').waitFor();
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('escalation: live, and while the widget was away; the ticket opens in the widget; a past chat reads inside the widget', async () => {
+  const srv = await startChatd();
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const bot = await new Bot(srv.url, agent).connect();
+    await waitOnline(srv.url);
+    const { frame, page, errors, context } = await open(srv);
+    await fillPrechat(frame, { message: 'I need a refund for order 77', unit: 'general' });
+    const as = await bot.wait((f) => f.type === 'chat.assigned');
+    await bot.call({ type: 'message', chat_id: as.chat_id, text: 'Our billing team will write to you.' });
+    await frame.locator('[data-testid=message][data-seq="2"]').waitFor();
+    const esc = await bot.call({ type: 'chat.escalate', chat_id: as.chat_id, subject: 'Refund for order 77' });
+    assert.ok(esc.ticket_id);
+    await frame.locator('.ended-title', { hasText: 'in writing' }).waitFor();
+    await frame.locator('.ticket-card', { hasText: esc.ticket_id.slice(0, 8) }).waitFor();
+    assert.match(await frame.locator('[data-testid=status]').textContent(), /ticket/);
+    await shot(page, 'widget-escalated-desktop-en');
+    const violations = (await runAxe(frame)).map((v) => ({ screen: 'escalated', ...v }));
+    await frame.click('.ticket-card button');
+    await frame.locator('[data-testid=ticket] h2', { hasText: 'Refund for order 77' }).waitFor();
+    await frame.locator('[data-testid=ticket-reply]', { hasText: 'I need a refund for order 77' }).waitFor();
+    await shot(page, 'widget-escalated-ticket-desktop-en');
+    violations.push(...(await runAxe(frame)).map((v) => ({ screen: 'ticket', ...v })));
+    await frame.click('.back');
+    await frame.locator('.ticket-card').waitFor();
+
+    // A second chat is escalated while the widget has no connection: when it
+    // comes back, it shows the ticket, not a plain end.
+    await frame.click('[data-testid=new-chat]');
+    await frame.fill('[data-testid=prechat-message]', 'And a second question');
+    await frame.check('[data-testid=prechat-age]');
+    await frame.click('[data-testid=prechat-submit]');
+    const as2 = await bot.wait((f) => f.type === 'chat.assigned' && f.chat_id !== as.chat_id);
+    await frame.locator('[data-testid=status]', { hasText: 'Ece' }).waitFor();
+    await context.setOffline(true);
+    await frame.locator('[data-testid=connection][data-state=offline]').waitFor();
+    await bot.call({ type: 'message', chat_id: as2.chat_id, text: 'Passing this to the written desk.' });
+    const esc2 = await bot.call({ type: 'chat.escalate', chat_id: as2.chat_id });
+    await context.setOffline(false);
+    await frame.locator('.ticket-card', { hasText: esc2.ticket_id.slice(0, 8) }).waitFor();
+    await frame.locator('[data-testid=message]', { hasText: 'Passing this to the written desk.' }).waitFor({ state: 'attached' });
+
+    // History: the chat's first words; opened, it reads inside the widget.
+    await frame.click('.head [aria-haspopup]');
+    await frame.click('.menu-item >> nth=0');
+    const item = frame.locator(`[data-testid=history-item][data-kind=chat][data-id="${as.chat_id}"]`);
+    await item.waitFor();
+    assert.match(await item.textContent(), /I need a refund for order 77/);
+    assert.match(await item.textContent(), /became a ticket/);
+    await shot(page, 'widget-history-desktop-en');
+    await item.click();
+    const past = frame.locator(`[data-testid=past-chat][data-id="${as.chat_id}"]`);
+    await past.locator('[data-testid=message][data-seq="2"]', { hasText: 'Our billing team will write to you.' }).waitFor();
+    assert.deepEqual(await past.locator('[data-testid=message]').evaluateAll((els) => els.map((e) => Number(e.dataset.seq))), [1, 2]);
+    await shot(page, 'widget-past-chat-desktop-en');
+    violations.push(...(await runAxe(frame)).map((v) => ({ screen: 'past', ...v })));
+    await past.locator('text=Open its ticket').click();
+    await frame.locator('[data-testid=ticket] h2', { hasText: 'Refund for order 77' }).waitFor();
+    await frame.click('.back');
+    await frame.locator('[data-testid=history]').waitFor();
+    assert.deepEqual(violations, []);
+    assert.deepEqual(errors, []);
+    bot.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
 test('size budget: loader under 5 KB and everything needed to chat under 40 KB, gzipped', async () => {
   const srv = await startChatd();
   try {

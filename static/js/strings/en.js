@@ -139,7 +139,11 @@ export default {
   'ticket.noEta': 'We answer in the order received.',
   'ticket.hours': ({ n }) => (n === 1 ? 'about an hour' : `about ${n} hours`),
   'ticket.merged': 'Merged into ticket {id}.',
-  'ticket.unavailable': 'Tickets cannot be read on this server yet.',
+  'ticket.unavailable': 'This ticket could not be found.',
+  'ticket.new': 'New reply',
+  'past.title': 'Conversation of {date}',
+  'past.unavailable': 'This conversation is no longer available.',
+  'past.openTicket': 'Open its ticket',
 
   'error.generic': 'Something went wrong. Please try again.',
   'error.message_too_large': 'the message is too long',

@@ -139,7 +139,11 @@ export default {
   'ticket.noEta': 'Talepleri geliş sırasına göre yanıtlıyoruz.',
   'ticket.hours': ({ n }) => `yaklaşık ${n} saat`,
   'ticket.merged': '{id} numaralı talebe eklendi.',
-  'ticket.unavailable': 'Bu sunucuda talepler henüz okunamıyor.',
+  'ticket.unavailable': 'Bu talep bulunamadı.',
+  'ticket.new': 'Yeni yanıt',
+  'past.title': '{date} tarihli sohbet',
+  'past.unavailable': 'Bu sohbet artık görüntülenemiyor.',
+  'past.openTicket': 'Talebini aç',
 
   'error.generic': 'Bir şeyler ters gitti. Lütfen yeniden deneyin.',
   'error.message_too_large': 'mesaj çok uzun',

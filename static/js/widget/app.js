@@ -12,7 +12,7 @@ import * as ended from './ended.js';
 import * as offline from './offline.js';
 import * as history from './history.js';
 
-const views = { prechat, chat: chatView, ended, offline, history, ticket: history, ticketSent: offline };
+const views = { prechat, chat: chatView, ended, offline, history, ticket: history, past: history, ticketSent: offline };
 
 // ---- options from the loader (in the fragment: never sent to a server) ----
 const params = new URLSearchParams(location.hash.slice(1));
@@ -175,14 +175,15 @@ function onFrame(f, sent) {
         ch.status = f.chat.status;
         ch.unit = f.chat.unit;
         socket.follow(ch.id, contiguous(ch));
-        set({ chat: ch, view: ['history', 'ticket'].includes(state.view) ? state.view : 'chat' });
+        set({ chat: ch, view: ['history', 'ticket', 'past'].includes(state.view) ? state.view : 'chat' });
       } else if (c && c.id && (c.status === 'queued' || c.status === 'active')) {
         // It ended while we were away: fetch what we missed, then the end.
         socket.follow(c.id, contiguous(c));
         c.status = 'closed';
         c.reason = 'away';
         rememberPast(c);
-        set({ chat: c, view: 'ended' });
+        set({ chat: c, view: ['history', 'ticket', 'past'].includes(state.view) ? state.view : 'ended' });
+        learnFate(c);
       }
       return;
     }
@@ -231,15 +232,16 @@ function onFrame(f, sent) {
       touch();
       return;
     case 'chat.closed':
+      if (c.status === 'escalated') return; // the ticket it became is the news
       Object.assign(c, { status: 'closed', reason: f.reason, agentTyping: false });
       rememberPast(c);
-      set({ chat: c, view: ['history', 'ticket'].includes(state.view) ? state.view : 'ended' });
+      set({ chat: c, view: ['history', 'ticket', 'past'].includes(state.view) ? state.view : 'ended' });
       emit('chat.ended', { reason: f.reason });
       return;
     case 'chat.escalated':
       Object.assign(c, { status: 'escalated', ticketID: f.ticket_id, agentTyping: false });
       rememberPast(c);
-      set({ chat: c, view: ['history', 'ticket'].includes(state.view) ? state.view : 'ended' });
+      set({ chat: c, view: ['history', 'ticket', 'past'].includes(state.view) ? state.view : 'ended' });
       return;
     case 'typing':
       if (f.from && f.from.kind !== 'visitor') {
@@ -259,6 +261,19 @@ function onFrame(f, sent) {
   }
 }
 let typingTimer = 0;
+
+// learnFate asks the chat's record how a chat that ended while we were
+// away ended: closed (by whom), or escalated into a ticket to show.
+async function learnFate(c) {
+  const res = await api('GET', `/api/v1/transcripts/${encodeURIComponent(c.id)}?format=json`, { token: token() });
+  if (res.status !== 200 || !res.body || state.chat !== c) return;
+  const r = res.body;
+  if (r.status === 'escalated') Object.assign(c, { status: 'escalated', ticketID: r.ticket_id || '' });
+  else if (r.close_reason) c.reason = r.close_reason;
+  for (const m of r.messages || []) addMessage(c, { seq: m.seq, text: m.text, from: m.from, at: m.at });
+  rememberPast(c);
+  touch();
+}
 
 function onAck(f, sent) {
   if (!sent) return;
@@ -387,14 +402,16 @@ export const actions = {
     refreshUnits();
   },
   show(view, extra = {}) {
-    set({ view, notice: '', menu: false, ...extra });
+    set({ view, notice: '', menu: false, backTo: null, ...extra });
   },
   back() {
     const c = state.chat;
     let view = 'prechat';
-    if (c && isOpenChat(c)) view = 'chat';
+    if (state.backTo) view = state.backTo;
+    else if (c && isOpenChat(c)) view = 'chat';
     else if (c && c.id) view = 'ended';
-    set({ view, notice: '', ticket: null });
+    else if (offlineEverywhere()) view = 'offline';
+    set({ view, notice: '', ticket: null, past: null, backTo: view === 'history' ? null : state.backTo });
   },
   setOpen(open) {
     if (state.open === open) return;
