@@ -752,6 +752,94 @@ test('escalation: live, and while the widget was away; the ticket opens in the w
   }
 });
 
+test('the JS API through the queue stub: open, toggle, lang, identify, on/off and events; data- options', async () => {
+  const secret = 'site-secret-0123456789';
+  const { createHmac } = await import('node:crypto');
+  const hash = createHmac('sha256', secret).update('cust-9').digest('hex');
+  const host = await hostServer((req) => `<!doctype html><html><head><title>Shop</title></head><body><p>Shop</p>
+<script>
+window.log = [];
+window.chatd = window.chatd || function () { (chatd.q = chatd.q || []).push(arguments); };
+['ready', 'opened', 'closed', 'message', 'chat.started', 'unread'].forEach(function (n) { chatd('on', n, function (d) { log.push([n, d === undefined ? null : d]); }); });
+window.second = function (d) { log.push(['second', d]); };
+chatd('on', 'message', window.second);
+chatd('open');
+</script>
+<script src="${decodeURIComponent(new URL(req.url, 'http://x').searchParams.get('chatd') || '')}/widget.js" data-lang="tr" data-accent="#0a7d33" data-position="left" data-unit="account" data-title="Mağaza destek" async></script></body></html>`);
+  const srv = await startChatd({ CHAT_ALLOWED_ORIGINS: host.url, CHAT_IDENTITY_SECRET: secret });
+  try {
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general', 'account'] });
+    const bot = await new Bot(srv.url, agent).connect();
+    await waitOnline(srv.url, 'account');
+    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    const page = await context.newPage();
+    const errors = watch(page);
+    await page.goto(`${host.url}/?chatd=${encodeURIComponent(srv.url)}`);
+    const frame = await widgetFrame(page);
+    const log = (name) => page.evaluate((n) => window.log.filter((e) => e[0] === n).map((e) => e[1]), name);
+    // chatd('open') queued before the script loaded opened it.
+    await frame.locator('[data-testid=prechat-submit]').waitFor();
+    await page.waitForFunction(() => window.log.some((e) => e[0] === 'opened'));
+    assert.equal((await log('ready')).length, 1);
+    // data- options: Turkish, the accent, on the left, the unit chosen, the title.
+    assert.equal(await frame.evaluate(() => document.documentElement.lang), 'tr');
+    await page.waitForFunction(() => document.querySelector('iframe').title === 'Canlı destek');
+    assert.equal(await frame.locator('[data-testid=prechat-unit]').inputValue(), 'account');
+    assert.equal(await frame.locator('.title').textContent(), 'Mağaza destek');
+    assert.equal(await frame.evaluate(() => getComputedStyle(document.querySelector('[data-testid=launcher]')).backgroundColor), 'rgb(10, 125, 51)');
+    const box = await (await page.$('iframe')).boundingBox();
+    assert.equal(box.x, 0, 'on the left');
+
+    // toggle closes and opens; lang switches the widget and the frame's title.
+    await page.evaluate(() => window.chatd('toggle'));
+    await frame.locator('.panel').waitFor({ state: 'hidden' });
+    await page.waitForFunction(() => window.log.some((e) => e[0] === 'closed'));
+    await page.evaluate(() => window.chatd('toggle'));
+    await frame.locator('.panel').waitFor();
+    assert.equal((await log('opened')).length, 2);
+    await page.evaluate(() => window.chatd('lang', 'en'));
+    await frame.locator('[data-testid=prechat-submit]', { hasText: 'Start' }).waitFor();
+    assert.equal(await frame.evaluate(() => document.documentElement.lang), 'en');
+    await page.waitForFunction(() => document.querySelector('iframe').title === 'Live chat');
+
+    // identify: the chat is the signed-in customer's.
+    await page.evaluate((h) => window.chatd('identify', { user_id: 'cust-9', user_hash: h }), hash);
+    await frame.fill('[data-testid=prechat-message]', 'Where is my parcel?');
+    await frame.check('[data-testid=prechat-age]');
+    await frame.click('[data-testid=prechat-submit]');
+    const as = await bot.wait((f) => f.type === 'chat.assigned');
+    assert.equal(as.visitor.user_id, 'cust-9');
+    assert.equal(as.unit, 'account');
+    await page.waitForFunction(() => window.log.some((e) => e[0] === 'chat.started'));
+    assert.deepEqual(await log('chat.started'), [{ chat_id: as.chat_id }]);
+
+    // message events; off removes one handler.
+    await bot.call({ type: 'message', chat_id: as.chat_id, text: 'It is on its way' });
+    await page.waitForFunction(() => window.log.filter((e) => e[0] === 'second').length === 1);
+    const [m] = await log('message');
+    assert.equal(m.text, 'It is on its way');
+    assert.equal(m.from, 'Ece');
+    await page.evaluate(() => window.chatd('off', 'message', window.second));
+    await page.evaluate(() => window.chatd('close'));
+    await bot.call({ type: 'message', chat_id: as.chat_id, text: 'Tracking: 123' });
+    await page.waitForFunction(() => window.log.filter((e) => e[0] === 'message').length === 2);
+    assert.equal((await log('second')).length, 1, 'the handler taken off heard nothing more');
+
+    // The page title shows the unread count, also after the host changes it.
+    await page.waitForFunction(() => document.title === '(1) Shop');
+    await page.evaluate(() => (document.title = 'Checkout'));
+    await page.waitForFunction(() => document.title === '(1) Checkout');
+    await page.evaluate(() => window.chatd('open'));
+    await page.waitForFunction(() => document.title === 'Checkout');
+    assert.deepEqual(errors, []);
+    bot.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+    await host.close();
+  }
+});
+
 test('size budget: loader under 5 KB and everything needed to chat under 40 KB, gzipped', async () => {
   const srv = await startChatd();
   try {

@@ -15,6 +15,7 @@ export default {
   'nav.back': 'Back',
 
   'widget.title': 'Chat with us',
+  'frame.title': 'Live chat',
   'widget.loading': 'Loading…',
   'widget.minimize': 'Minimise chat',
   'launcher.open': 'Open chat',

@@ -15,6 +15,7 @@ export default {
   'nav.back': 'Geri',
 
   'widget.title': 'Bize yazın',
+  'frame.title': 'Canlı destek',
   'widget.loading': 'Yükleniyor…',
   'widget.minimize': 'Sohbeti küçült',
   'launcher.open': 'Sohbeti aç',

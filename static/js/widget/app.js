@@ -429,6 +429,7 @@ export const actions = {
     state.userLang = got;
     set({ lang: got, menu: false });
     renderShell();
+    toParent({ type: 'title', title: t('frame.title') });
   },
   toggleSound() {
     set({ sound: !state.sound, menu: false });
@@ -716,6 +717,7 @@ async function boot() {
   if (!embedded) state.open = true; // opened on its own: a full page chat
   renderShell();
   toParent({ type: 'ready' });
+  toParent({ type: 'title', title: t('frame.title') });
   toParent({ type: 'state', open: state.open });
   toParent({ type: 'unread', count: state.unread });
   if (storedToken() || config.identity) startSocket();
