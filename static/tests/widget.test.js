@@ -74,13 +74,31 @@ test('a whole conversation: 18+ gate, queue position, assignment, typing, read r
     await new Promise((ok) => ows.on('open', ok));
     ows.send(JSON.stringify({ type: 'chat.start', client_id: crypto.randomUUID(), text: 'first customer', age_confirmed: true }));
     const first = await bot.wait((f) => f.type === 'chat.assigned');
+    // A second customer waits ahead of ours.
+    const ahead = await rest(srv.url, 'POST', '/api/v1/visitors', { body: {} });
+    const aws = new WebSocket(`${srv.url.replace('http', 'ws')}/ws/visitor?token=${ahead.body.token}`);
+    const aheadFrames = [];
+    aws.on('message', (d) => aheadFrames.push(JSON.parse(String(d))));
+    await new Promise((ok) => aws.on('open', ok));
+    aws.send(JSON.stringify({ type: 'chat.start', client_id: crypto.randomUUID(), text: 'second customer', age_confirmed: true, unit: 'general' }));
+    while (!aheadFrames.some((f) => f.type === 'chat.queued')) await new Promise((ok) => setTimeout(ok, 50));
+    const aheadChat = aheadFrames.find((f) => f.type === 'chat.queued').chat_id;
 
     await frame.check('[data-testid=prechat-age]');
     await frame.click('[data-testid=prechat-submit]');
-    await frame.locator('[data-testid=queue-position]').waitFor();
-    assert.equal(await frame.locator('[data-testid=queue-position]').textContent(), '1');
+    await frame.locator('[data-testid=queue-position]', { hasText: '2' }).waitFor();
     await frame.locator('[data-testid=message][data-seq="1"]').waitFor();
+    assert.match(await frame.locator('[data-testid=queue-eta]').textContent(), /Estimated wait: (under a minute|about \d+ minutes?)/);
+    assert.match(await frame.locator('[data-testid=status]').textContent(), /number 2/);
+    // The one ahead gives up: our place changes live, 2 -> 1.
+    aws.send(JSON.stringify({ type: 'chat.close', client_id: crypto.randomUUID(), chat_id: aheadChat }));
+    await frame.locator('[data-testid=queue-position]', { hasText: '1' }).waitFor();
+    assert.match(await frame.locator('[data-testid=status]').textContent(), /number 1/);
+    await frame.locator('[data-testid=queue-eta]').waitFor();
+    aws.close();
     await shot(page, 'widget-queued-desktop-en');
+    const queuedViolations = await runAxe(frame);
+    assert.deepEqual(queuedViolations, []);
 
     // The slot frees: our chat is assigned and the agent's name shows.
     await bot.call({ type: 'chat.close', chat_id: first.chat_id });
@@ -154,6 +172,12 @@ test('a whole conversation: 18+ gate, queue position, assignment, typing, read r
     await shot(page, 'widget-csat-desktop-en');
     await frame.click('[data-testid=csat-submit]');
     await frame.locator('.thanks').waitFor();
+    // The rating and the comment are stored: the chat's record holds them.
+    const vtoken = await frame.evaluate(() => localStorage.getItem('chatd.token'));
+    const record = await rest(srv.url, 'GET', `/api/v1/transcripts/${mine.chat_id}?format=json`, { token: vtoken });
+    assert.equal(record.status, 200);
+    assert.deepEqual(record.body.csat, { rating: 4, comment: 'Quick and kind' });
+    assert.equal(record.body.close_reason, 'visitor_closed');
 
     // The transcript downloads: the server's printable record of the chat.
     const download = page.waitForEvent('download');
