@@ -727,9 +727,14 @@ test('escalation: live, and while the widget was away; the ticket opens in the w
     const violations = (await runAxe(frame)).map((v) => ({ screen: 'escalated', ...v }));
     await frame.click('.ticket-card button');
     await frame.locator('[data-testid=ticket] h2', { hasText: 'Refund for order 77' }).waitFor();
-    await frame.locator('[data-testid=ticket-reply]', { hasText: 'I need a refund for order 77' }).waitFor();
+    // The ticket starts from the chat, read as the chat it was.
+    await frame.locator('[data-testid=ticket-from-chat]').waitFor();
     await shot(page, 'widget-escalated-ticket-desktop-en');
     violations.push(...(await runAxe(frame)).map((v) => ({ screen: 'ticket', ...v })));
+    await frame.click('[data-testid=ticket-from-chat] button');
+    await frame.locator(`[data-testid=past-chat][data-id="${as.chat_id}"] [data-testid=message][data-seq="1"]`, { hasText: 'I need a refund for order 77' }).waitFor();
+    await frame.click('.back');
+    await frame.locator('[data-testid=ticket] h2', { hasText: 'Refund for order 77' }).waitFor();
     await frame.click('.back');
     await frame.locator('.ticket-card').waitFor();
 
@@ -864,38 +869,43 @@ chatd('open');
   }
 });
 
-test('size budget: loader under 5 KB and everything needed to chat under 40 KB, gzipped', async () => {
+test('size budget: loader under 5 KB and everything needed to chat under 40 KB, gzipped, in each language', async () => {
   const srv = await startChatd();
   try {
-    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const agent = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'], max: 5 });
     const bot = await new Bot(srv.url, agent).connect();
     await waitOnline(srv.url);
-    const context = await browser.newContext({ viewport: DESKTOP });
-    const page = await context.newPage();
-    const urls = new Set();
-    page.on('request', (r) => {
-      const u = new URL(r.url());
-      if (u.origin === srv.url && !u.pathname.startsWith('/api/') && !u.pathname.startsWith('/ws/') && u.pathname !== '/' && !u.pathname.includes('shop')) urls.add(u.pathname);
-    });
-    await page.goto(srv.url + '/');
-    const frame = await widgetFrame(page);
-    await fillPrechat(frame, { message: 'size check', unit: 'general' });
-    await bot.wait((f) => f.type === 'chat.assigned');
-    await frame.locator('[data-testid=status]', { hasText: 'Ece' }).waitFor();
-    let total = 0;
-    const sizes = {};
-    for (const p of urls) {
-      if (p.endsWith('.svg')) continue;
-      const res = await fetch(srv.url + p, { headers: { 'Accept-Encoding': 'identity' } });
-      const n = gzipSync(Buffer.from(await res.arrayBuffer()), { level: 9 }).length;
-      sizes[p] = n;
-      total += n;
+    for (const locale of ['en-US', 'tr-TR']) {
+      const context = await browser.newContext({ viewport: DESKTOP, locale });
+      const page = await context.newPage();
+      const urls = new Set();
+      page.on('request', (r) => {
+        const u = new URL(r.url());
+        if (u.origin === srv.url && !u.pathname.startsWith('/api/') && !u.pathname.startsWith('/ws/') && u.pathname !== '/' && !u.pathname.includes('shop')) urls.add(u.pathname);
+      });
+      await page.goto(srv.url + '/');
+      const frame = await widgetFrame(page);
+      await fillPrechat(frame, { message: 'size check', unit: 'general' });
+      const as = await bot.wait((f) => f.type === 'chat.assigned' && f.visitor && !bot.seen?.has(f.chat_id));
+      (bot.seen = bot.seen || new Set()).add(as.chat_id);
+      await frame.locator('[data-testid=status]', { hasText: 'Ece' }).waitFor();
+      let total = 0;
+      const sizes = {};
+      for (const p of urls) {
+        if (p.endsWith('.svg')) continue;
+        const res = await fetch(srv.url + p, { headers: { 'Accept-Encoding': 'identity' } });
+        const n = gzipSync(Buffer.from(await res.arrayBuffer()), { level: 9 }).length;
+        sizes[p] = n;
+        total += n;
+      }
+      const loader = sizes['/widget.js'];
+      console.log(`widget sizes gzipped (${locale}): loader ${loader} B, total ${total} B`, JSON.stringify(sizes));
+      assert.ok(urls.has('/widget.js') && urls.has('/static/js/socket.js'), [...urls].join(' '));
+      assert.ok(urls.has(`/static/js/strings/${locale.slice(0, 2)}.js`), [...urls].join(' '));
+      assert.ok(loader < 5 * 1024, `loader ${loader} B`);
+      assert.ok(total < 40 * 1024, `total ${total} B`);
+      await context.close();
     }
-    const loader = sizes['/widget.js'];
-    console.log(`widget sizes gzipped: loader ${loader} B, total ${total} B`, JSON.stringify(sizes));
-    assert.ok(urls.has('/widget.js') && urls.has('/static/js/socket.js'), [...urls].join(' '));
-    assert.ok(loader < 5 * 1024, `loader ${loader} B`);
-    assert.ok(total < 40 * 1024, `total ${total} B`);
     // The served files come compressed with validators.
     const res = await fetch(srv.url + '/static/js/socket.js');
     assert.equal(res.headers.get('content-encoding'), 'gzip');
@@ -903,7 +913,6 @@ test('size budget: loader under 5 KB and everything needed to chat under 40 KB, 
     const again = await fetch(srv.url + '/static/js/socket.js', { headers: { 'If-None-Match': etag } });
     assert.equal(again.status, 304);
     bot.close();
-    await context.close();
   } finally {
     await srv.stop();
   }
@@ -952,10 +961,21 @@ test('accessibility (axe) and screenshots of every screen, desktop and phone, En
         assert.equal(await frame.evaluate(() => document.documentElement.lang), lang);
         await shot(page, `widget-prechat-${tag}`);
         violations.push(...(await runAxe(frame)).map((v) => ({ screen: `prechat-${tag}`, ...v })));
+        if (vname === 'phone') {
+          // Open on a phone: the frame fills the screen.
+          const box = await (await page.$('iframe')).boundingBox();
+          assert.deepEqual(box, { x: 0, y: 0, width: PHONE.width, height: PHONE.height });
+        }
         await frame.fill('[data-testid=prechat-name]', lang === 'tr' ? 'Ayşe Çelik' : 'Alex Morgan');
         await frame.fill('[data-testid=prechat-message]', lang === 'tr' ? 'Kartımdan iki kez çekim yapıldı, iade alabilir miyim?' : 'I was charged twice, can I get a refund?');
         await frame.check('[data-testid=prechat-age]');
+        // Nobody free at the moment: the chat waits in line.
+        await bot.call({ type: 'presence', status: 'away' });
         await frame.click('[data-testid=prechat-submit]');
+        await frame.locator('[data-testid=queue-position]').waitFor();
+        await shot(page, `widget-queued-${tag}`);
+        violations.push(...(await runAxe(frame)).map((v) => ({ screen: `queued-${tag}`, ...v })));
+        await bot.call({ type: 'presence', status: 'online' });
         const as = await bot.wait((f) => f.type === 'chat.assigned' && !seenChats.has(f.chat_id));
         seenChats.add(as.chat_id);
         await frame.locator('[data-testid=status]', { hasText: 'Ece' }).waitFor();
@@ -965,10 +985,49 @@ test('accessibility (axe) and screenshots of every screen, desktop and phone, En
         await frame.locator('.typing:not(:empty)').waitFor();
         await shot(page, `widget-chat-${tag}`);
         violations.push(...(await runAxe(frame)).map((v) => ({ screen: `chat-${tag}`, ...v })));
+        bot.send({ type: 'typing', chat_id: as.chat_id, on: false });
+        // A message the server refuses (too long) stays, marked failed.
+        await frame.fill('[data-testid=composer]', 'ş'.repeat(2100));
+        await frame.press('[data-testid=composer]', 'Enter');
+        await frame.locator('[data-testid=message][data-state=failed]').waitFor();
+        await shot(page, `widget-failed-${tag}`);
+        violations.push(...(await runAxe(frame)).map((v) => ({ screen: `failed-${tag}`, ...v })));
+        // Too long: it goes back into the composer to be shortened.
+        await frame.locator('[data-testid=message][data-state=failed] .retry .link').first().click();
+        await frame.locator('[data-testid=message][data-state=failed]').waitFor({ state: 'detached' });
+        assert.equal((await frame.locator('[data-testid=composer]').inputValue()).length, 2100);
+        await frame.fill('[data-testid=composer]', '');
+        // No connection: the state shows, a message waits to be sent.
+        await context.setOffline(true);
+        await frame.locator('[data-testid=connection][data-state=offline]').waitFor();
+        await frame.fill('[data-testid=composer]', lang === 'tr' ? 'Bağlantım koptu galiba' : 'I think my connection dropped');
+        await frame.press('[data-testid=composer]', 'Enter');
+        await frame.locator('[data-testid=message][data-state=sending]').waitFor();
+        await shot(page, `widget-offline-conn-${tag}`);
+        violations.push(...(await runAxe(frame)).map((v) => ({ screen: `offline-conn-${tag}`, ...v })));
+        await context.setOffline(false);
+        await frame.locator('[data-testid=message][data-seq="3"][data-state=sent]').waitFor();
         await bot.call({ type: 'chat.close', chat_id: as.chat_id });
         await frame.locator('[data-testid=csat]').waitFor();
         await shot(page, `widget-ended-${tag}`);
         violations.push(...(await runAxe(frame)).map((v) => ({ screen: `ended-${tag}`, ...v })));
+        // A second chat becomes a ticket: the escalated screen and the ticket.
+        await frame.click('[data-testid=new-chat]');
+        await frame.fill('[data-testid=prechat-message]', lang === 'tr' ? 'Fatura adresimi değiştirmek istiyorum.' : 'I would like to change my billing address.');
+        await frame.check('[data-testid=prechat-age]');
+        await frame.click('[data-testid=prechat-submit]');
+        const as2 = await bot.wait((f) => f.type === 'chat.assigned' && !seenChats.has(f.chat_id));
+        seenChats.add(as2.chat_id);
+        await bot.call({ type: 'message', chat_id: as2.chat_id, text: lang === 'tr' ? 'Bunu fatura ekibimize yazılı olarak iletiyorum.' : 'I am passing this to our billing team in writing.' });
+        await bot.call({ type: 'chat.escalate', chat_id: as2.chat_id, subject: lang === 'tr' ? 'Fatura adresi değişikliği' : 'Billing address change' });
+        await frame.locator('.ticket-card:not([hidden])').waitFor();
+        await shot(page, `widget-escalated-${tag}`);
+        violations.push(...(await runAxe(frame)).map((v) => ({ screen: `escalated-${tag}`, ...v })));
+        await frame.click('.ticket-card button');
+        await frame.locator('[data-testid=ticket-from-chat]').waitFor();
+        await shot(page, `widget-ticket-${tag}`);
+        violations.push(...(await runAxe(frame)).map((v) => ({ screen: `ticket-${tag}`, ...v })));
+        await frame.click('.back');
         await frame.click('[data-testid=new-chat]');
         await frame.locator('[data-testid=prechat-submit]').waitFor();
         await frame.click('.head [aria-haspopup]');
@@ -996,6 +1055,16 @@ test('accessibility (axe) and screenshots of every screen, desktop and phone, En
         await frame.locator('[data-testid=offline-form]').waitFor();
         await shot(page, `widget-offline-form-${vname}-${lang}`);
         violations.push(...(await runAxe(frame)).map((v) => ({ screen: `offline-${vname}-${lang}`, ...v })));
+        await frame.fill('[data-testid=offline-text]', lang === 'tr' ? 'İade talebim hakkında beni arayabilir misiniz?' : 'Could you call me about my refund?');
+        await frame.check('[data-testid=offline-age]');
+        await frame.click('[data-testid=offline-submit]');
+        await frame.locator('.sent').waitFor();
+        await shot(page, `widget-ticket-sent-${vname}-${lang}`);
+        violations.push(...(await runAxe(frame)).map((v) => ({ screen: `ticket-sent-${vname}-${lang}`, ...v })));
+        await frame.locator('.sent button, .sent ~ * button').first().click();
+        await frame.locator('[data-testid=ticket-reply]').first().waitFor();
+        await shot(page, `widget-written-ticket-${vname}-${lang}`);
+        violations.push(...(await runAxe(frame)).map((v) => ({ screen: `written-ticket-${vname}-${lang}`, ...v })));
         await context.close();
       }
     }

@@ -80,6 +80,7 @@ export default {
   'msg.read': 'Read',
   'msg.failed': 'Not sent: {reason}',
   'msg.retry': 'Try again',
+  'msg.edit': 'Shorten it',
   'msg.discard': 'Remove',
 
   'ended.title': 'Chat ended. Thank you for writing to us.',
@@ -145,6 +146,8 @@ export default {
   'past.title': 'Conversation of {date}',
   'past.unavailable': 'This conversation is no longer available.',
   'past.openTicket': 'Open its ticket',
+  'ticket.fromChat': 'This ticket continues your chat of {date}.',
+  'ticket.readChat': 'Read the conversation',
 
   'error.generic': 'Something went wrong. Please try again.',
   'error.message_too_large': 'the message is too long',

@@ -79,6 +79,7 @@ export default {
   'msg.sent': 'Gönderildi',
   'msg.read': 'Okundu',
   'msg.failed': 'Gönderilemedi: {reason}',
+  'msg.edit': 'Kısalt',
   'msg.retry': 'Yeniden dene',
   'msg.discard': 'Kaldır',
 
@@ -145,6 +146,8 @@ export default {
   'past.title': '{date} tarihli sohbet',
   'past.unavailable': 'Bu sohbet artık görüntülenemiyor.',
   'past.openTicket': 'Talebini aç',
+  'ticket.fromChat': 'Bu talep, {date} tarihli sohbetinizin devamıdır.',
+  'ticket.readChat': 'Sohbeti oku',
 
   'error.generic': 'Bir şeyler ters gitti. Lütfen yeniden deneyin.',
   'error.message_too_large': 'mesaj çok uzun',

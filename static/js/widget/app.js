@@ -10,9 +10,26 @@ import * as prechat from './prechat.js';
 import * as chatView from './chat.js';
 import * as ended from './ended.js';
 import * as offline from './offline.js';
-import * as history from './history.js';
 
-const views = { prechat, chat: chatView, ended, offline, history, ticket: history, past: history, ticketSent: offline };
+// Past chats and tickets load when first shown: a chat does not need them.
+const views = { prechat, chat: chatView, ended, offline, ticketSent: offline };
+const later = { history: () => import('./history.js'), ticket: () => import('./history.js'), past: () => import('./history.js') };
+let loadingView = null;
+function loadView(name) {
+  if (loadingView) return;
+  loadingView = later[name]().then(
+    (m) => {
+      views.history = views.ticket = views.past = m;
+      loadingView = null;
+      shownView = '';
+      update({});
+    },
+    () => {
+      loadingView = null;
+      set({ notice: t('error.generic') });
+    },
+  );
+}
 
 // ---- options from the loader (in the fragment: never sent to a server) ----
 const params = new URLSearchParams(location.hash.slice(1));
@@ -407,11 +424,15 @@ export const actions = {
   back() {
     const c = state.chat;
     let view = 'prechat';
-    if (state.backTo) view = state.backTo;
-    else if (c && isOpenChat(c)) view = 'chat';
+    if (state.backTo) {
+      // Back to where this view was opened from (the list, or a ticket).
+      set({ view: state.backTo, notice: '', past: null, ticket: state.backTo === 'ticket' ? state.ticket : null, backTo: null });
+      return;
+    }
+    if (c && isOpenChat(c)) view = 'chat';
     else if (c && c.id) view = 'ended';
     else if (offlineEverywhere()) view = 'offline';
-    set({ view, notice: '', ticket: null, past: null, backTo: view === 'history' ? null : state.backTo });
+    set({ view, notice: '', ticket: null, past: null });
   },
   setOpen(open) {
     if (state.open === open) return;
@@ -637,6 +658,7 @@ function update(patch) {
   els.notice.hidden = !state.notice;
   els.notice.textContent = state.notice;
   const view = views[state.view];
+  if (!view && later[state.view]) loadView(state.view);
   if (state.view !== shownView) {
     shownView = state.view;
     if (view) replace(els.body, view.render(ctx()));

@@ -187,7 +187,11 @@ function reconcile(ctx, want) {
       if (w.failed) {
         el.append(
           h('div', { class: 'retry' },
-            h('button', { type: 'button', class: 'link', on: { click: () => ctx.actions.retry(w.failed) } }, t('msg.retry')),
+            // Too long: sending it again would fail again; it goes back
+            // into the composer to be shortened.
+            w.failed.code === 'message_too_large'
+              ? h('button', { type: 'button', class: 'link', on: { click: () => { ctx.actions.discard(w.failed); els.input.value = w.failed.text; autosize(els.input); els.input.focus(); } } }, t('msg.edit'))
+              : h('button', { type: 'button', class: 'link', on: { click: () => ctx.actions.retry(w.failed) } }, t('msg.retry')),
             h('button', { type: 'button', class: 'link', on: { click: () => ctx.actions.discard(w.failed) } }, t('msg.discard'))),
         );
       }

@@ -158,10 +158,15 @@ async function loadTicket(ctx, id) {
   const place = q ? h('p', { class: 'muted', testid: 'ticket-queue' }, t('ticket.queue', { pos: String(q.position) }), ' ',
     q.expected_first_reply_seconds ? t('ticket.eta', { wait: fmtWait(q.expected_first_reply_seconds) }) : t('ticket.noEta')) : null;
   const moved = tk.merged_into ? h('p', { class: 'muted' }, t('ticket.merged', { id: String(tk.merged_into).slice(0, 8) })) : null;
+  // A ticket made from a chat starts with that chat's transcript as text:
+  // the customer reads the chat itself instead, as bubbles.
+  const fromChat = tk.chat_id ? h('div', { class: 'card from-chat', testid: 'ticket-from-chat' },
+    h('p', null, t('ticket.fromChat', { date: dateTime(tk.created_at, lang()) })),
+    h('button', { type: 'button', class: 'secondary', on: { click: () => ctx.actions.show('past', { past: { id: tk.chat_id, created_at: tk.created_at }, backTo: 'ticket', ticket: { id } }) } }, t('ticket.readChat'))) : null;
   replace(els.head, h('h2', { class: 'h2' }, tk.subject || t('ticket.title', { id: String(id).slice(0, 8) })),
-    h('p', { class: 'muted' }, [tk.unit ? unitName(tk.unit) : '', tk.status ? t(`state.${tk.status}`) : ''].filter(Boolean).join(' · ')), place, moved);
+    h('p', { class: 'muted' }, [tk.unit ? unitName(tk.unit) : '', tk.status ? t(`state.${tk.status}`) : ''].filter(Boolean).join(' · ')), place, moved, fromChat);
   const rs = (tk.replies || res.body.replies || []).filter((r) => !r.internal);
-  const first = tk.text ? [{ text: tk.text, from: tk.from || { kind: 'visitor' }, at: tk.created_at }] : [];
+  const first = tk.text && !tk.chat_id ? [{ text: tk.text, from: tk.from || { kind: 'visitor' }, at: tk.created_at }] : [];
   // The replies are a live region: only new ones are appended (a poll that
   // finds nothing new changes nothing), so each is announced once.
   const all = [...first, ...rs];
