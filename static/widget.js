@@ -4,7 +4,8 @@
  * through window.chatd(command, ...args), callable before this file loads:
  *   window.chatd = window.chatd || function () { (chatd.q = chatd.q || []).push(arguments); };
  * Commands: open, close, toggle, lang (en|tr), identify ({user_id, user_hash}),
- * on / off (event, fn). Events: ready, opened, closed, message, chat.started, unread.
+ * on / off (event, fn). Events: ready, opened, closed, message, chat.started,
+ * chat.ended, unread (payloads in the README).
  */
 (function () {
   'use strict';

@@ -789,7 +789,7 @@ test('the JS API through the queue stub: open, toggle, lang, identify, on/off an
 <script>
 window.log = [];
 window.chatd = window.chatd || function () { (chatd.q = chatd.q || []).push(arguments); };
-['ready', 'opened', 'closed', 'message', 'chat.started', 'unread'].forEach(function (n) { chatd('on', n, function (d) { log.push([n, d === undefined ? null : d]); }); });
+['ready', 'opened', 'closed', 'message', 'chat.started', 'chat.ended', 'unread'].forEach(function (n) { chatd('on', n, function (d) { log.push([n, d === undefined ? null : d]); }); });
 window.second = function (d) { log.push(['second', d]); };
 chatd('on', 'message', window.second);
 chatd('open');
@@ -860,6 +860,9 @@ chatd('open');
     await page.waitForFunction(() => document.title === '(1) Checkout');
     await page.evaluate(() => window.chatd('open'));
     await page.waitForFunction(() => document.title === 'Checkout');
+    await bot.call({ type: 'chat.close', chat_id: as.chat_id });
+    await page.waitForFunction(() => window.log.some((e) => e[0] === 'chat.ended'));
+    assert.deepEqual(await log('chat.ended'), [{ reason: 'agent_closed' }]);
     assert.deepEqual(errors, []);
     bot.close();
     await context.close();

@@ -259,6 +259,7 @@ function onFrame(f, sent) {
       Object.assign(c, { status: 'escalated', ticketID: f.ticket_id, agentTyping: false });
       rememberPast(c);
       set({ chat: c, view: ['history', 'ticket', 'past'].includes(state.view) ? state.view : 'ended' });
+      emit('chat.ended', { reason: 'escalated', ticket_id: f.ticket_id });
       return;
     case 'typing':
       if (f.from && f.from.kind !== 'visitor') {
