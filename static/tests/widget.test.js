@@ -697,6 +697,13 @@ test('the written channel: an agent\'s reply shows in the ticket (marked new whe
       ['agent', 'We fixed the address; a new invoice is on its way.'],
       ['visitor', 'Thank you, received it.'],
     ]);
+    // While the ticket is open, a new written reply shows up by itself,
+    // appended: the nodes already there stay.
+    await frame.locator('[data-testid=ticket-reply] >> nth=0').evaluate((el) => (el.dataset.mark = 'kept'));
+    const r2 = await rest(srv.url, 'POST', `/api/v1/tickets/${ticketID}/replies`, { token: admin, body: { text: 'You are welcome!' } });
+    assert.equal(r2.status, 201);
+    await frame.locator('[data-testid=ticket-reply]', { hasText: 'You are welcome!' }).waitFor({ timeout: 25000 });
+    assert.equal(await frame.locator('[data-testid=ticket-reply] >> nth=0').getAttribute('data-mark'), 'kept');
     // Back goes back to the list it came from.
     await frame.click('.back');
     await frame.locator('[data-testid=history]').waitFor();

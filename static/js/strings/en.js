@@ -38,6 +38,7 @@ export default {
   'status.queued': 'You are number {n} in line',
   'status.waiting': 'Waiting for the next free agent',
   'status.offline': 'No one is online right now',
+  'status.written': 'We reply in writing',
   'status.active': '{name} is helping you',
   'status.activeNoName': 'An agent is helping you',
   'status.closed': 'Chat ended',
@@ -123,6 +124,7 @@ export default {
   'offline.network': 'You seem to be offline. Your text is kept here; try again in a moment.',
   'offline.sent': 'Thank you! We received your message.',
   'offline.merged': 'Thank you! We added this to your open request.',
+  'offline.sentHint': 'Our answer will appear in the ticket. You can find it any time under Past conversations in the menu.',
   'offline.chatAnyway': 'Start a chat instead',
 
   'history.title': 'Past conversations',

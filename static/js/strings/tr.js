@@ -38,6 +38,7 @@ export default {
   'status.queued': 'Sırada {n}. sıradasınız',
   'status.waiting': 'İlk boşalan temsilciyi bekliyorsunuz',
   'status.offline': 'Şu anda çevrim içi kimse yok',
+  'status.written': 'Yazılı olarak yanıt veriyoruz',
   'status.active': '{name} size yardımcı oluyor',
   'status.activeNoName': 'Bir temsilci size yardımcı oluyor',
   'status.closed': 'Sohbet sona erdi',
@@ -123,6 +124,7 @@ export default {
   'offline.network': 'Çevrimdışı görünüyorsunuz. Metniniz burada duruyor; biraz sonra yeniden deneyin.',
   'offline.sent': 'Teşekkürler! Mesajınızı aldık.',
   'offline.merged': 'Teşekkürler! Bunu açık talebinize ekledik.',
+  'offline.sentHint': 'Yanıtımız talepte görünecek. Ona menüdeki Geçmiş görüşmeler bölümünden her zaman ulaşabilirsiniz.',
   'offline.chatAnyway': 'Bunun yerine sohbet başlat',
 
   'history.title': 'Geçmiş görüşmeler',

@@ -612,6 +612,7 @@ function confirmForget() {
 function statusText() {
   const c = state.chat;
   if (state.view === 'offline') return t('status.offline');
+  if (['ticketSent', 'ticket'].includes(state.view)) return t('status.written');
   if (!c || !['chat', 'ended'].includes(state.view)) return t('status.idle');
   switch (c.status) {
     case 'starting':

@@ -108,8 +108,9 @@ export function update(ctx) {
       else if (c.position) {
         parts.push(
           h('p', { class: 'q-title' }, t('queue.position'), ' ', h('strong', { testid: 'queue-position', class: 'q-pos' }, String(c.position))),
-          h('p', { class: 'q-eta', testid: 'queue-eta' }, icon('clock', 'icon small'), t('queue.eta', { wait: fmtWait(c.eta) })),
         );
+        // No estimate while nobody of the team is online: it would be a guess.
+        if (!c.offline) parts.push(h('p', { class: 'q-eta', testid: 'queue-eta' }, icon('clock', 'icon small'), t('queue.eta', { wait: fmtWait(c.eta) })));
       } else parts.push(h('p', { class: 'q-title' }, c.transfer ? t('queue.transferred', { unit: unitName(c.unit) }) : t('queue.waiting')));
       if (c.offline) parts.push(h('p', { class: 'q-off' }, t('queue.offline')), els.writeBtn);
       replace(q, ...parts);

@@ -1,7 +1,7 @@
 // The visitor's past chats and tickets, and one ticket's written replies
 // with a composer to answer in writing.
 
-import { h, replace, api, linkify, dateTime, icon } from '../dom.js';
+import { h, replace, api, linkify, dateTime, clock, icon } from '../dom.js';
 import { t, lang, unitName } from '../i18n.js';
 import { pastChats } from './store.js';
 import { downloadTranscript } from './transcript.js';
@@ -94,7 +94,7 @@ async function loadPast(ctx, id) {
     return h('div', { class: `msg ${kind}`, testid: 'message', 'data-seq': String(m.seq) },
       kind === 'agent' ? h('p', { class: 'who' }, (m.from && m.from.name) || t('chat.agent')) : null,
       h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(m.text || ''))),
-      h('p', { class: 'meta' }, dateTime(m.at, lang())));
+      h('p', { class: 'meta' }, clock(m.at, lang()))); // the day is in the heading
   }));
   const status = h('p', { class: 'tool-status', role: 'status' });
   replace(els.tools,
