@@ -220,7 +220,10 @@ function onFrame(f, sent) {
   }
   switch (f.type) {
     case 'message': {
-      const fresh = addMessage(c, { seq: f.seq, text: f.text, from: f.from, at: f.at });
+      const m = { seq: f.seq, text: f.text, from: f.from, at: f.at };
+      const cid = f.from && f.from.kind === 'visitor' ? claimPending(c, f) : undefined;
+      if (cid) m.cid = cid;
+      const fresh = addMessage(c, m);
       if (fresh && f.from && f.from.kind !== 'visitor') {
         c.agentTyping = false;
         const seen = state.open && document.visibilityState === 'visible';
@@ -279,6 +282,19 @@ function onFrame(f, sent) {
   }
 }
 let typingTimer = 0;
+
+// claimPending finds the frame we sent that a copy of our own message
+// answers when the copy comes before its ack (a resume's replay can), so
+// the bubble shown while sending becomes that message instead of a second
+// one. Frames of one chat are stored in the order sent: the first sent and
+// unclaimed one with the same text is it.
+function claimPending(c, f) {
+  const known = c.messages.find((x) => x.seq === f.seq);
+  if (known && known.cid) return known.cid;
+  const claimed = new Set(c.messages.map((x) => x.cid).filter(Boolean));
+  const p = socket.pending('message', c.id).find((i) => i.sent && !claimed.has(i.frame.client_id) && i.frame.text === f.text);
+  return p ? p.frame.client_id : undefined;
+}
 
 // learnFate asks the chat's record how a chat that ended while we were
 // away ended: closed (by whom), or escalated into a ticket to show.
