@@ -4,7 +4,8 @@
  * through window.chatd(command, ...args), callable before this file loads:
  *   window.chatd = window.chatd || function () { (chatd.q = chatd.q || []).push(arguments); };
  * Commands: open, close, toggle, lang (en|tr), identify ({user_id, user_hash}),
- * on / off (event, fn). Events: ready, opened, closed, message, chat.started, unread.
+ * on / off (event, fn). Events: ready, opened, closed, message, chat.started,
+ * chat.ended, unread (payloads in the README).
  */
 (function () {
   'use strict';
@@ -16,7 +17,7 @@
   var ds = script.dataset;
   var queued = (w.chatd && w.chatd.q) || [];
   var handlers = {};
-  var frame, ready = false, isOpen = false, pending = [], baseTitle = d.title, unread = 0;
+  var frame, ready = false, isOpen = false, pending = [], baseTitle = d.title, shownTitle = d.title, unread = 0;
   var side = ds.position === 'left' ? 'left' : 'right';
 
   function post(msg) {
@@ -55,8 +56,16 @@
     post({ type: 'layout', full: isOpen && full(), side: side });
   }
 
+  // The page title carries the unread count; a title the host sets later
+  // becomes the new base (and gets the count again).
   function title() {
-    d.title = unread > 0 ? '(' + unread + ') ' + baseTitle : baseTitle;
+    if (d.title !== shownTitle) baseTitle = d.title;
+    shownTitle = unread > 0 ? '(' + unread + ') ' + baseTitle : baseTitle;
+    if (d.title !== shownTitle) d.title = shownTitle;
+  }
+  if (w.MutationObserver) {
+    new MutationObserver(function () { if (d.title !== shownTitle) title(); })
+      .observe(d.head || d.documentElement, { subtree: true, childList: true, characterData: true });
   }
 
   function command(name, arg1, arg2) {
@@ -83,7 +92,7 @@
     if (ds.userId) { p.set('user_id', ds.userId); p.set('user_hash', ds.userHash || ''); }
     frame = d.createElement('iframe');
     frame.src = origin + '/widget#' + p.toString();
-    frame.title = ds.lang === 'tr' ? 'Canlı destek' : 'Live chat';
+    frame.title = ds.lang === 'tr' ? 'Canlı destek' : 'Live chat'; // until the widget names itself
     frame.setAttribute('allow', 'autoplay');
     frame.setAttribute('referrerpolicy', 'origin');
     layout();
@@ -109,6 +118,9 @@
           layout();
           emit(isOpen ? 'opened' : 'closed');
         }
+        break;
+      case 'title':
+        if (typeof m.title === 'string' && m.title) frame.title = m.title.slice(0, 60);
         break;
       case 'unread':
         unread = m.count | 0;

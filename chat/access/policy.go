@@ -35,6 +35,7 @@ const (
 	ReadAudit    Action = "audit.read"
 	// VisitorSession: act on one's own visitor credential (revoke it).
 	VisitorSession Action = "visitor.session"
+	KeepAlive      Action = "session.ping" // ask an open socket for an answer (liveness)
 )
 
 // Actions of the written channel. ReadTranscript is on a chat; the ticket
@@ -84,6 +85,7 @@ var grants = map[Action][]string{
 	ReadAudit:       {admin},
 
 	VisitorSession: {visitor},
+	KeepAlive:      {visitor, agent, supervisor, admin},
 	ReadTranscript: {visitor, agent, supervisor, admin, apikey},
 	CreateTicket:   {visitor, agent, supervisor, admin, apikey},
 	ReadTicket:     {visitor, agent, supervisor, admin, apikey},

@@ -120,6 +120,7 @@ func TestAllow(t *testing.T) {
 		{admin, ReadAudit, ""}, {sup, ReadAudit, chat.EForbidden}, {key, ReadAudit, chat.EForbidden},
 		{visitor, StaffSession, chat.EForbidden}, {key, StaffSession, chat.EForbidden}, {agent, StaffSession, ""},
 		{visitor, SetPresence, chat.EForbidden}, {agent, SetPresence, ""},
+		{visitor, KeepAlive, ""}, {agent, KeepAlive, ""}, {admin, KeepAlive, ""}, {key, KeepAlive, chat.EForbidden}, {chat.Principal{}, KeepAlive, chat.EUnauthorized},
 		{chat.Principal{}, ListStaff, chat.EUnauthorized},
 		{admin, Action("no.such.action"), chat.EForbidden},
 	} {

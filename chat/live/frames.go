@@ -23,6 +23,8 @@ const (
 	TNote        = "note"
 	TTransfer    = "chat.transfer"
 	TEscalate    = "chat.escalate"
+	TPing        = "ping"
+	TPong        = "pong"
 	TAck         = "ack"
 	TError       = "error"
 	THello       = "hello"
@@ -100,7 +102,7 @@ func frameError(err error) *chat.Error {
 // client_id and gets an ack.
 func mutates(t string) bool {
 	switch t {
-	case TTyping, TRead, TResume:
+	case TTyping, TRead, TResume, TPing:
 		return false
 	}
 	return true
@@ -192,6 +194,11 @@ type escalatedFrame struct {
 	Type     string `json:"type"`
 	ChatID   string `json:"chat_id"`
 	TicketID string `json:"ticket_id"`
+}
+
+// pongFrame answers a client's ping.
+type pongFrame struct {
+	Type string `json:"type"`
 }
 
 type typingFrame struct {

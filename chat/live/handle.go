@@ -29,6 +29,7 @@ var frameActions = map[string]access.Action{
 	TPresence: access.SetPresence,
 	TTransfer: access.TransferChat,
 	TEscalate: access.EscalateChat,
+	TPing:     access.KeepAlive,
 }
 
 // ClientFrames returns every client frame type with the action the access
@@ -65,6 +66,12 @@ func (s *Service) dispatch(ctx context.Context, c *conn, f *inFrame) error {
 	}
 	if err := access.Allow(c.who, action); err != nil {
 		return err
+	}
+	if f.Type == TPing {
+		// A client's liveness probe: the browser cannot see the
+		// server's WebSocket pings, so it asks for an answer of its own.
+		c.reply(encode(pongFrame{Type: TPong}))
+		return nil
 	}
 	if f.Type != TMessage && f.Type != TNote && f.Type != TTyping {
 		c.pending.Wait() // earlier messages are stored before any other change

@@ -234,3 +234,23 @@ func TestFirstMessageLiveEqualsStored(t *testing.T) {
 		t.Errorf("card not masked: %q", stored.str("text"))
 	}
 }
+
+// A client's ping gets a pong on the same connection, nothing is stored and
+// nothing reaches the other side; the browser uses it to find a socket that
+// died without a close.
+func TestPingPong(t *testing.T) {
+	n := startNode(t, clusterVars(t))
+	agent, _ := newAgent(t, n, "Ece", []string{"general"}, 2)
+	visitor, _ := newVisitor(t, n)
+	chatID := visitor.call(map[string]any{"type": "chat.start", "unit": "general", "text": "one", "age_confirmed": true}).str("chat_id")
+	agent.expect("chat.assigned", nil)
+	visitor.send(map[string]any{"type": "ping"})
+	visitor.expect("pong", nil)
+	agent.send(map[string]any{"type": "ping"})
+	agent.expect("pong", nil)
+	agent.call(map[string]any{"type": "message", "chat_id": chatID, "text": "two"})
+	visitor.expect("message", func(f frame) bool { return f.num("seq") == 2 })
+	if visitor.count("pong", nil) != 1 || agent.count("pong", nil) != 1 || visitor.count("error", nil) != 0 {
+		t.Fatalf("pongs: visitor %d, agent %d; visitor errors %d", visitor.count("pong", nil), agent.count("pong", nil), visitor.count("error", nil))
+	}
+}

@@ -1,7 +1,11 @@
 // The one WebSocket client of chatd, shared by the widget and the console.
 //
 // It keeps the connection up (reconnect with exponential backoff and
-// jitter, at once when the browser comes back online), waits for `hello`
+// jitter, at once when the browser comes back online; a connection counts
+// as good only once it has stayed up a while, so a server that closes it
+// soon after `hello`, overloaded or rate limiting, is not hammered), asks
+// for a `pong` when nothing has arrived for a while and reconnects when
+// none comes (a socket that died without a close), waits for `hello`
 // before sending anything, resumes every followed chat from the last seq it
 // saw, and keeps every state-changing frame in an outbox until its ack or
 // error arrives. The outbox lives in localStorage, so a frame typed just
@@ -11,6 +15,22 @@
 
 const RETRYABLE = new Set(['unavailable', 'internal', 'rate_limited']);
 const ACK_TIMEOUT = 15000;
+// Defaults of the timing options (milliseconds).
+const TIMING = {
+  healthy: 10000, // a connection up this long after hello resets the backoff
+  idle: 30000, // nothing received this long: send a ping
+  pong: 10000, // no answer this long after a ping: the socket is dead
+  base: 500, // after one failure wait 0.5-1 s, then twice as long each time
+  cap: 30000, // up to 15-30 s
+};
+
+// backoffDelay is how long to wait before attempt n+1 after n failures in
+// a row: exponential, capped, with "equal jitter" (half fixed, half
+// random), so retries spread out and never come back at once.
+export function backoffDelay(failures, rand = Math.random(), base = TIMING.base, cap = TIMING.cap) {
+  const d = Math.min(cap, base * 2 ** Math.min(Math.max(failures, 0), 16));
+  return d / 2 + rand * (d / 2);
+}
 
 export function uuid() {
   if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -44,9 +64,15 @@ export class Socket {
   // errors, sent is the frame they answer); onState(state); onClosed(code)
   // for a close the client must act on (4001: the session ended);
   // probe() -> Promise<boolean> tells whether the credential is still good
-  // after a connection could not be opened (false stops reconnecting).
+  // after a connection could not be opened (false stops reconnecting);
+  // timing overrides TIMING's values.
   constructor(opts) {
     this.opts = opts;
+    this.timing = { ...TIMING, ...(opts.timing || {}) };
+    this.helloAt = 0; // when the current connection's hello came
+    this.lastIn = 0; // when the last frame of any kind came
+    this.pingAt = 0; // when the unanswered ping went out
+    this.attempts = 0; // connections tried, for tests and diagnostics
     this.state = 'connecting';
     this.ws = null;
     this.gen = 0; // connection counter, so a frame is sent once per connection
@@ -70,7 +96,7 @@ export class Socket {
     addEventListener('online', this.onOnline);
     addEventListener('offline', this.onOffline);
     document.addEventListener('visibilitychange', this.onVisible);
-    this.watchdog = setInterval(() => this.checkAcks(), 5000);
+    this.watchdog = setInterval(() => this.checkAcks(), Math.min(5000, this.timing.pong / 2));
   }
 
   start() {
@@ -123,14 +149,19 @@ export class Socket {
     if (this.stopped || this.ws) return;
     const ws = new WebSocket(url);
     const gen = ++this.gen;
+    this.attempts++;
     this.ws = ws;
     this.ready = false;
+    this.helloAt = 0;
+    this.pingAt = 0;
     let opened = false;
     ws.onopen = () => {
       opened = true;
     };
     ws.onmessage = (ev) => {
       if (gen !== this.gen) return;
+      this.lastIn = Date.now();
+      this.pingAt = 0;
       let f;
       try {
         f = JSON.parse(ev.data);
@@ -144,13 +175,18 @@ export class Socket {
       this.ws = null;
       this.ready = false;
       if (this.stopped) return;
+      // Only a connection that stayed up a while after hello was good;
+      // one closed soon after (1013 overloaded, 1008 rate limited, 1001
+      // a node going away) counts as a failure, so the waits grow.
+      if (this.helloAt && Date.now() - this.helloAt >= this.timing.healthy) this.failures = 0;
+      this.helloAt = 0;
       if (ev.code === 4001) {
         this.stopped = true;
         this.setState('offline');
         if (this.opts.onClosed) this.opts.onClosed(ev.code);
         return;
       }
-      if (!opened) this.failures++;
+      this.failures++;
       if (!opened && this.opts.probe && this.failures >= 2) {
         this.opts.probe().then(
           (ok) => (ok ? this.retry() : this.lost()),
@@ -172,10 +208,10 @@ export class Socket {
     if (this.stopped) return;
     this.setState(navigator.onLine === false || this.failures >= 3 ? 'offline' : 'connecting');
     clearTimeout(this.timer);
-    // Full jitter: somewhere up to 0.5 s, 1 s, 2 s, ... 15 s, so a node's
-    // sockets do not all come back at the same instant.
-    const cap = Math.min(15000, 500 * 2 ** Math.min(this.failures, 5));
-    this.timer = setTimeout(() => this.connect(), 150 + Math.random() * cap);
+    // The first retry after a good connection waits 0.5-1 s, then 1-2 s,
+    // 2-4 s, ... up to 15-30 s, so a node's sockets do not all come back
+    // at the same instant and a server shedding load gets its breath.
+    this.timer = setTimeout(() => this.connect(), backoffDelay(Math.max(0, this.failures), Math.random(), this.timing.base, this.timing.cap));
   }
 
   reconnectNow() {
@@ -294,7 +330,9 @@ export class Socket {
   }
 
   // checkAcks forces a reconnect when a frame has waited too long for its
-  // answer: the connection is likely dead without the browser knowing.
+  // answer, or a ping for its pong: the connection is likely dead without
+  // the browser knowing (a half-open TCP connection never closes by itself).
+  // After a quiet spell it sends that ping.
   checkAcks() {
     if (!this.ready || !this.ws) {
       return;
@@ -302,8 +340,36 @@ export class Socket {
     const now = Date.now();
     if (this.outbox.some((i) => i.retryAt && i.retryAt <= now)) this.flush();
     if (this.outbox.some((i) => i.gen === this.gen && now - i.sent > ACK_TIMEOUT)) {
-      this.ws.close(4000, 'no answer');
+      this.drop('no answer');
+      return;
     }
+    if (this.pingAt && now - this.pingAt > this.timing.pong) {
+      this.drop('no pong');
+      return;
+    }
+    if (!this.pingAt && now - this.lastIn > this.timing.idle) {
+      this.pingAt = now;
+      this.raw({ type: 'ping' });
+    }
+  }
+
+  // drop gives up on the current connection at once and reconnects; the
+  // close handshake of a dead socket could take long, so its close event is
+  // not awaited (and ignored when it comes).
+  drop(reason) {
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    this.ready = false;
+    this.helloAt = 0;
+    this.pingAt = 0;
+    try {
+      ws.close(4000, reason);
+    } catch {
+      /* already closing */
+    }
+    this.failures++;
+    this.retry();
   }
 
   take(clientID) {
@@ -319,7 +385,7 @@ export class Socket {
     switch (f.type) {
       case 'hello':
         this.ready = true;
-        this.failures = 0;
+        this.helloAt = Date.now();
         this.setState('online');
         on(f);
         for (const id of this.chats.keys()) this.resume(id);
@@ -374,6 +440,8 @@ export class Socket {
         }
         on(f);
         return;
+      case 'pong':
+        return; // lastIn is already updated
       default:
         on(f);
     }

@@ -10,9 +10,26 @@ import * as prechat from './prechat.js';
 import * as chatView from './chat.js';
 import * as ended from './ended.js';
 import * as offline from './offline.js';
-import * as history from './history.js';
 
-const views = { prechat, chat: chatView, ended, offline, history, ticket: history, ticketSent: offline };
+// Past chats and tickets load when first shown: a chat does not need them.
+const views = { prechat, chat: chatView, ended, offline, ticketSent: offline };
+const later = { history: () => import('./history.js'), ticket: () => import('./history.js'), past: () => import('./history.js') };
+let loadingView = null;
+function loadView(name) {
+  if (loadingView) return;
+  loadingView = later[name]().then(
+    (m) => {
+      views.history = views.ticket = views.past = m;
+      loadingView = null;
+      shownView = '';
+      update({});
+    },
+    () => {
+      loadingView = null;
+      set({ notice: t('error.generic') });
+    },
+  );
+}
 
 // ---- options from the loader (in the fragment: never sent to a server) ----
 const params = new URLSearchParams(location.hash.slice(1));
@@ -175,14 +192,15 @@ function onFrame(f, sent) {
         ch.status = f.chat.status;
         ch.unit = f.chat.unit;
         socket.follow(ch.id, contiguous(ch));
-        set({ chat: ch, view: ['history', 'ticket'].includes(state.view) ? state.view : 'chat' });
+        set({ chat: ch, view: ['history', 'ticket', 'past'].includes(state.view) ? state.view : 'chat' });
       } else if (c && c.id && (c.status === 'queued' || c.status === 'active')) {
         // It ended while we were away: fetch what we missed, then the end.
         socket.follow(c.id, contiguous(c));
         c.status = 'closed';
         c.reason = 'away';
         rememberPast(c);
-        set({ chat: c, view: 'ended' });
+        set({ chat: c, view: ['history', 'ticket', 'past'].includes(state.view) ? state.view : 'ended' });
+        learnFate(c);
       }
       return;
     }
@@ -202,7 +220,10 @@ function onFrame(f, sent) {
   }
   switch (f.type) {
     case 'message': {
-      const fresh = addMessage(c, { seq: f.seq, text: f.text, from: f.from, at: f.at });
+      const m = { seq: f.seq, text: f.text, from: f.from, at: f.at };
+      const cid = f.from && f.from.kind === 'visitor' ? claimPending(c, f) : undefined;
+      if (cid) m.cid = cid;
+      const fresh = addMessage(c, m);
       if (fresh && f.from && f.from.kind !== 'visitor') {
         c.agentTyping = false;
         const seen = state.open && document.visibilityState === 'visible';
@@ -231,15 +252,17 @@ function onFrame(f, sent) {
       touch();
       return;
     case 'chat.closed':
+      if (c.status === 'escalated') return; // the ticket it became is the news
       Object.assign(c, { status: 'closed', reason: f.reason, agentTyping: false });
       rememberPast(c);
-      set({ chat: c, view: ['history', 'ticket'].includes(state.view) ? state.view : 'ended' });
+      set({ chat: c, view: ['history', 'ticket', 'past'].includes(state.view) ? state.view : 'ended' });
       emit('chat.ended', { reason: f.reason });
       return;
     case 'chat.escalated':
       Object.assign(c, { status: 'escalated', ticketID: f.ticket_id, agentTyping: false });
       rememberPast(c);
-      set({ chat: c, view: ['history', 'ticket'].includes(state.view) ? state.view : 'ended' });
+      set({ chat: c, view: ['history', 'ticket', 'past'].includes(state.view) ? state.view : 'ended' });
+      emit('chat.ended', { reason: 'escalated', ticket_id: f.ticket_id });
       return;
     case 'typing':
       if (f.from && f.from.kind !== 'visitor') {
@@ -260,6 +283,32 @@ function onFrame(f, sent) {
 }
 let typingTimer = 0;
 
+// claimPending finds the frame we sent that a copy of our own message
+// answers when the copy comes before its ack (a resume's replay can), so
+// the bubble shown while sending becomes that message instead of a second
+// one. Frames of one chat are stored in the order sent: the first sent and
+// unclaimed one with the same text is it.
+function claimPending(c, f) {
+  const known = c.messages.find((x) => x.seq === f.seq);
+  if (known && known.cid) return known.cid;
+  const claimed = new Set(c.messages.map((x) => x.cid).filter(Boolean));
+  const p = socket.pending('message', c.id).find((i) => i.sent && !claimed.has(i.frame.client_id) && i.frame.text === f.text);
+  return p ? p.frame.client_id : undefined;
+}
+
+// learnFate asks the chat's record how a chat that ended while we were
+// away ended: closed (by whom), or escalated into a ticket to show.
+async function learnFate(c) {
+  const res = await api('GET', `/api/v1/transcripts/${encodeURIComponent(c.id)}?format=json`, { token: token() });
+  if (res.status !== 200 || !res.body || state.chat !== c) return;
+  const r = res.body;
+  if (r.status === 'escalated') Object.assign(c, { status: 'escalated', ticketID: r.ticket_id || '' });
+  else if (r.close_reason) c.reason = r.close_reason;
+  for (const m of r.messages || []) addMessage(c, { seq: m.seq, text: m.text, from: m.from, at: m.at });
+  rememberPast(c);
+  touch();
+}
+
 function onAck(f, sent) {
   if (!sent) return;
   const c = state.chat;
@@ -273,7 +322,7 @@ function onAck(f, sent) {
         socket.resume(c.id);
         socket.send({ type: 'message', chat_id: c.id, text: sent.text });
       } else {
-        addMessage(c, { seq: 1, text: sent.text, from: { kind: 'visitor', id: state.visitorID, name: sent.name || '' }, at: new Date().toISOString() });
+        addMessage(c, { seq: 1, cid: sent.client_id, text: sent.text, from: { kind: 'visitor', id: state.visitorID, name: sent.name || '' }, at: new Date().toISOString() });
       }
       if (c.status === 'starting') c.status = 'queued';
       emit('chat.started', { chat_id: c.id });
@@ -282,7 +331,7 @@ function onAck(f, sent) {
     }
     case 'message':
       if (c && f.seq && (sent.chat_id === c.id || !sent.chat_id)) {
-        addMessage(c, { seq: f.seq, text: sent.text, from: { kind: 'visitor', id: state.visitorID, name: '' }, at: new Date().toISOString() });
+        addMessage(c, { seq: f.seq, cid: sent.client_id, text: sent.text, from: { kind: 'visitor', id: state.visitorID, name: '' }, at: new Date().toISOString() });
         touch();
       }
       return;
@@ -314,7 +363,7 @@ function onError(f, sent) {
   }
   if (sent.type === 'message' && c) {
     c.failed = c.failed || [];
-    c.failed.push({ client_id: sent.client_id, text: sent.text, code: f.code });
+    c.failed.push({ client_id: sent.client_id, text: sent.text, code: f.code, at: new Date().toISOString() });
     touch();
     return;
   }
@@ -366,8 +415,11 @@ export const actions = {
   closeChat() {
     const c = state.chat;
     if (!c || !socket) return;
+    if (c.closing) return;
+    c.closing = true;
     if (c.id) socket.send({ type: 'chat.close', chat_id: c.id });
     else socket.send({ type: 'chat.close' }, { after: c.startID });
+    touch();
   },
   rate(rating, comment) {
     const c = state.chat;
@@ -384,14 +436,20 @@ export const actions = {
     refreshUnits();
   },
   show(view, extra = {}) {
-    set({ view, notice: '', menu: false, ...extra });
+    set({ view, notice: '', menu: false, backTo: null, ...extra });
   },
   back() {
     const c = state.chat;
     let view = 'prechat';
+    if (state.backTo) {
+      // Back to where this view was opened from (the list, or a ticket).
+      set({ view: state.backTo, notice: '', past: null, ticket: state.backTo === 'ticket' ? state.ticket : null, backTo: null });
+      return;
+    }
     if (c && isOpenChat(c)) view = 'chat';
     else if (c && c.id) view = 'ended';
-    set({ view, notice: '', ticket: null });
+    else if (offlineEverywhere()) view = 'offline';
+    set({ view, notice: '', ticket: null, past: null });
   },
   setOpen(open) {
     if (state.open === open) return;
@@ -409,9 +467,10 @@ export const actions = {
     state.userLang = got;
     set({ lang: got, menu: false });
     renderShell();
+    toParent({ type: 'title', title: t('frame.title') });
   },
   toggleSound() {
-    set({ sound: !state.sound });
+    set({ sound: !state.sound, menu: false });
   },
   forget() {
     // The server forgets this device's token first, so it stops working
@@ -505,8 +564,9 @@ function renderShell() {
   const statusEl = h('p', { class: 'status', testid: 'status', 'aria-live': 'polite' });
   const connEl = h('span', { class: 'conn', testid: 'connection', role: 'status' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { class: 'conn-text' }));
   const menuBtn = h('button', { class: 'hbtn', type: 'button', 'aria-label': t('menu.open'), 'aria-haspopup': 'true', 'aria-expanded': 'false', on: { click: () => set({ menu: !state.menu }) } }, icon('menu'));
-  const minBtn = h('button', { class: 'hbtn', type: 'button', 'aria-label': t('widget.minimize'), on: { click: () => actions.setOpen(false) } }, icon('close'));
-  const menu = h('div', { class: 'menu', role: 'menu', hidden: true });
+  // Minimising hands the focus to the launcher, the one control left.
+  const minBtn = h('button', { class: 'hbtn', type: 'button', 'aria-label': t('widget.minimize'), on: { click: () => { actions.setOpen(false); els.launcher.focus(); } } }, icon('close'));
+  const menu = h('div', { class: 'menu', role: 'menu', 'aria-label': t('menu.open'), hidden: true, on: { keydown: menuKeys } });
   const notice = h('p', { class: 'notice', role: 'alert', hidden: true });
   const body = h('div', { class: 'body' });
   const panel = h(
@@ -524,7 +584,7 @@ function renderShell() {
 }
 
 function renderMenu() {
-  const item = (label, fn, extra = {}) => h('button', { type: 'button', role: 'menuitem', class: 'menu-item', on: { click: fn }, ...extra }, label);
+  const item = (label, fn, extra = {}) => h('button', { type: 'button', role: 'menuitem', tabindex: '-1', class: 'menu-item', on: { click: fn }, ...extra }, label);
   replace(
     els.menu,
     item(t('menu.history'), () => actions.show('history', { history: null })),
@@ -536,6 +596,31 @@ function renderMenu() {
   );
 }
 
+// menuKeys: a menu as WAI-ARIA describes it: arrows and Home/End move
+// between items, Escape and Tab close it (Escape back to its button).
+function menuKeys(ev) {
+  const items = [...els.menu.querySelectorAll('[role=menuitem]')];
+  const i = items.indexOf(document.activeElement);
+  let next = -1;
+  if (ev.key === 'ArrowDown') next = (i + 1) % items.length;
+  else if (ev.key === 'ArrowUp') next = (i - 1 + items.length) % items.length;
+  else if (ev.key === 'Home') next = 0;
+  else if (ev.key === 'End') next = items.length - 1;
+  else if (ev.key === 'Escape') {
+    ev.preventDefault();
+    ev.stopPropagation();
+    set({ menu: false });
+    els.menuBtn.focus();
+    return;
+  } else if (ev.key === 'Tab') {
+    set({ menu: false });
+    return;
+  }
+  if (next < 0) return;
+  ev.preventDefault();
+  items[next].focus();
+}
+
 function confirmForget() {
   return window.confirm(t('forget.confirm'));
 }
@@ -543,6 +628,7 @@ function confirmForget() {
 function statusText() {
   const c = state.chat;
   if (state.view === 'offline') return t('status.offline');
+  if (['ticketSent', 'ticket'].includes(state.view)) return t('status.written');
   if (!c || !['chat', 'ended'].includes(state.view)) return t('status.idle');
   switch (c.status) {
     case 'starting':
@@ -571,17 +657,26 @@ function update(patch) {
   const badge = els.launcher.querySelector('.badge');
   badge.textContent = state.unread > 9 ? '9+' : String(state.unread);
   badge.hidden = !state.unread;
-  els.statusEl.textContent = statusText();
+  // A live region: written only when its words change, so a screen
+  // reader hears each change once.
+  const status = statusText();
+  if (els.statusEl.textContent !== status) els.statusEl.textContent = status;
   els.connEl.hidden = !socket;
   els.connEl.dataset.state = state.conn;
-  els.connEl.querySelector('.conn-text').textContent = connLabel(state.conn);
+  const connText = els.connEl.querySelector('.conn-text');
+  if (connText.textContent !== connLabel(state.conn)) connText.textContent = connLabel(state.conn);
   els.connEl.title = connLabel(state.conn);
   els.menu.hidden = !state.menu;
   els.menuBtn.setAttribute('aria-expanded', String(!!state.menu));
-  if (state.menu && 'menu' in patch) renderMenu();
+  if (!state.menu && 'menu' in patch && els.menu.contains(document.activeElement)) els.menuBtn.focus();
+  if (state.menu && 'menu' in patch) {
+    renderMenu();
+    els.menu.querySelector('[role=menuitem]').focus();
+  }
   els.notice.hidden = !state.notice;
   els.notice.textContent = state.notice;
   const view = views[state.view];
+  if (!view && later[state.view]) loadView(state.view);
   if (state.view !== shownView) {
     shownView = state.view;
     if (view) replace(els.body, view.render(ctx()));
@@ -662,6 +757,7 @@ async function boot() {
   if (!embedded) state.open = true; // opened on its own: a full page chat
   renderShell();
   toParent({ type: 'ready' });
+  toParent({ type: 'title', title: t('frame.title') });
   toParent({ type: 'state', open: state.open });
   toParent({ type: 'unread', count: state.unread });
   if (storedToken() || config.identity) startSocket();

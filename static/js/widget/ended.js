@@ -18,6 +18,7 @@ export function render(ctx) {
   els = { list, card, tools, ticket };
   const wrap = h('div', { class: 'ended' }, h('p', { class: 'ended-title', role: 'status' }), ticket, card, tools, h('details', { class: 'past', open: true }, h('summary', null, t('ended.showConversation')), list));
   els.title = wrap.querySelector('.ended-title');
+  els.wrap = wrap;
   if (c) fill(ctx);
   void actions;
   return wrap;
@@ -26,6 +27,7 @@ export function render(ctx) {
 function fill(ctx) {
   const { state, actions } = ctx;
   const c = state.chat;
+  els.sig = JSON.stringify([c.status, c.reason, c.ticketID, c.csat, c.messages.length]);
   els.title.textContent = c.status === 'escalated' ? t('ended.escalated') : c.reason === 'agent_closed' ? t('ended.byAgent') : t('ended.title');
   // The ticket an escalated chat became.
   if (c.status === 'escalated' && c.ticketID) {
@@ -97,7 +99,19 @@ function renderCSAT(ctx) {
 
 export function update(ctx, patch) {
   if (!els || !ctx.state.chat) return;
-  if (patch && 'chat' in patch) fill(ctx);
+  if (!patch || !('chat' in patch)) return;
+  const c = ctx.state.chat;
+  // Redrawn only when something shown changed, and the focus stays on the
+  // control that had it (a keyboard user rating the chat keeps their place).
+  const sig = JSON.stringify([c.status, c.reason, c.ticketID, c.csat, c.messages.length]);
+  if (sig === els.sig) return;
+  const had = document.activeElement;
+  const where = had && els.wrap.contains(had) ? had.id || (had.dataset && had.dataset.testid) : '';
+  fill(ctx);
+  if (where && !had.isConnected) {
+    const again = document.getElementById(where) || els.wrap.querySelector(`[data-testid="${where}"]`);
+    if (again) again.focus();
+  }
 }
 
 export function focus() {

@@ -1,7 +1,7 @@
 // The visitor's past chats and tickets, and one ticket's written replies
 // with a composer to answer in writing.
 
-import { h, replace, api, linkify, dateTime, icon } from '../dom.js';
+import { h, replace, api, linkify, dateTime, clock, icon } from '../dom.js';
 import { t, lang, unitName } from '../i18n.js';
 import { pastChats } from './store.js';
 import { downloadTranscript } from './transcript.js';
@@ -9,8 +9,13 @@ import { downloadTranscript } from './transcript.js';
 let els = null;
 
 export function render(ctx) {
-  return ctx.state.view === 'ticket' ? renderTicket(ctx) : renderHistory(ctx);
+  clearInterval(poll);
+  if (ctx.state.view === 'ticket') return renderTicket(ctx);
+  if (ctx.state.view === 'past') return renderPast(ctx);
+  return renderHistory(ctx);
 }
+let poll = 0;
+const TICKET_POLL = 15000;
 
 function back(ctx) {
   return h('button', { type: 'button', class: 'back', on: { click: () => ctx.actions.back() } }, icon('back', 'icon small'), t('nav.back'));
@@ -54,8 +59,8 @@ async function load(ctx) {
 function item(ctx, i) {
   const title = i.kind === 'ticket' ? i.subject || t('history.ticket') : i.text || i.first_message || t('history.chat');
   const open = () => {
-    if (i.kind === 'ticket') ctx.actions.show('ticket', { ticket: { id: i.id } });
-    else downloadTranscript(ctx, { id: i.id, messages: (ctx.state.chat && ctx.state.chat.id === i.id && ctx.state.chat.messages) || [] }, 'html');
+    if (i.kind === 'ticket') ctx.actions.show('ticket', { ticket: { id: i.id }, backTo: 'history' });
+    else ctx.actions.show('past', { past: { id: i.id, created_at: i.created_at }, backTo: 'history' });
   };
   return h('li', null, h('button', { type: 'button', class: 'history-item', testid: 'history-item', 'data-kind': i.kind, 'data-id': i.id, on: { click: open } },
     h('span', { class: `kind ${i.kind}` }, i.kind === 'ticket' ? t('history.ticket') : t('history.chat')),
@@ -63,10 +68,45 @@ function item(ctx, i) {
     h('span', { class: 'h-meta' }, [i.unit ? unitName(i.unit) : '', i.status ? t(`state.${i.status}`) : '', i.created_at ? dateTime(i.created_at, lang()) : ''].filter(Boolean).join(' · '))));
 }
 
+// renderPast shows a past chat, read-only, from its record on the server,
+// with the transcript to download and the ticket it became, if any.
+function renderPast(ctx) {
+  const p = ctx.state.past || {};
+  const head = h('div', { class: 'ticket-head' }, h('h2', { class: 'h2' }, p.created_at ? t('past.title', { date: dateTime(p.created_at, lang()) }) : t('history.chat')));
+  const list = h('div', { class: 'messages compact', testid: 'messages', role: 'log', 'aria-label': t('chat.messages'), 'aria-busy': 'true' });
+  const tools = h('div', { class: 'end-tools' });
+  els = { head, list, tools };
+  loadPast(ctx, p.id);
+  return h('div', { class: 'history past-chat', testid: 'past-chat', 'data-id': p.id || '' }, back(ctx), head, list, tools);
+}
+
+async function loadPast(ctx, id) {
+  const res = await api('GET', `/api/v1/transcripts/${encodeURIComponent(id)}?format=json`, { token: ctx.token() });
+  els.list.removeAttribute('aria-busy');
+  if (res.status !== 200 || !res.body) {
+    replace(els.list, h('p', { class: 'muted' }, res.status === 404 ? t('past.unavailable') : t('error.generic')));
+    return;
+  }
+  const r = res.body;
+  els.head.append(h('p', { class: 'muted' }, [r.unit ? unitName(r.unit) : '', r.status ? t(`state.${r.status}`) : ''].filter(Boolean).join(' · ')));
+  replace(els.list, ...(r.messages || []).map((m) => {
+    const kind = m.from && m.from.kind === 'visitor' ? 'own' : (m.from && m.from.kind) || 'system';
+    return h('div', { class: `msg ${kind}`, testid: 'message', 'data-seq': String(m.seq) },
+      kind === 'agent' ? h('p', { class: 'who' }, (m.from && m.from.name) || t('chat.agent')) : null,
+      h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(m.text || ''))),
+      h('p', { class: 'meta' }, clock(m.at, lang()))); // the day is in the heading
+  }));
+  const status = h('p', { class: 'tool-status', role: 'status' });
+  replace(els.tools,
+    r.ticket_id ? h('button', { type: 'button', class: 'secondary', on: { click: () => ctx.actions.show('ticket', { ticket: { id: r.ticket_id }, backTo: 'history' }) } }, t('past.openTicket')) : null,
+    h('button', { type: 'button', class: 'secondary', testid: 'transcript', on: { click: async () => { status.textContent = t('transcript.working'); status.textContent = await downloadTranscript(ctx, { id, messages: r.messages || [] }, 'html'); } } }, icon('download', 'icon small'), t('transcript.download')),
+    status);
+}
+
 function renderTicket(ctx) {
   const id = ctx.state.ticket && ctx.state.ticket.id;
   const box = h('div', { class: 'ticket', testid: 'ticket', 'aria-busy': 'true' });
-  const replies = h('div', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': t('ticket.replies') });
+  const replies = h('div', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': t('ticket.replies') });
   const input = h('textarea', { id: 'tk-reply', rows: '3', testid: 'ticket-composer', 'aria-label': t('ticket.composer'), placeholder: t('ticket.placeholder') });
   const err = h('p', { class: 'field-error', role: 'alert', hidden: true });
   const sendBtn = h('button', { type: 'submit', class: 'primary', testid: 'ticket-send' }, t('ticket.send'));
@@ -92,14 +132,20 @@ function renderTicket(ctx) {
     },
   }, h('label', { for: 'tk-reply', class: 'small-label' }, t('ticket.composer')), input, err, sendBtn);
   const head = h('div', { class: 'ticket-head' });
-  els = { box, replies, head, form };
+  els = { box, replies, head, form, seen: -1 };
   box.append(head, replies, form);
   loadTicket(ctx, id);
+  // While it is open, new written replies show up by themselves.
+  poll = setInterval(() => {
+    if (!box.isConnected) clearInterval(poll);
+    else if (ctx.state.open && document.visibilityState === 'visible') loadTicket(ctx, id);
+  }, TICKET_POLL);
   return h('div', { class: 'history' }, back(ctx), box);
 }
 
 async function loadTicket(ctx, id) {
   const res = await api('GET', `/api/v1/tickets/${encodeURIComponent(id)}`, { token: ctx.token() });
+  if (!els.box || !els.box.isConnected) return;
   els.box.removeAttribute('aria-busy');
   if (res.status !== 200 || !res.body) {
     replace(els.head, h('h2', { class: 'h2' }, t('ticket.title', { id: String(id).slice(0, 8) })), h('p', { class: 'muted' }, res.status === 404 ? t('ticket.unavailable') : t('error.generic')));
@@ -112,17 +158,39 @@ async function loadTicket(ctx, id) {
   const place = q ? h('p', { class: 'muted', testid: 'ticket-queue' }, t('ticket.queue', { pos: String(q.position) }), ' ',
     q.expected_first_reply_seconds ? t('ticket.eta', { wait: fmtWait(q.expected_first_reply_seconds) }) : t('ticket.noEta')) : null;
   const moved = tk.merged_into ? h('p', { class: 'muted' }, t('ticket.merged', { id: String(tk.merged_into).slice(0, 8) })) : null;
+  // A ticket made from a chat starts with that chat's transcript as text:
+  // the customer reads the chat itself instead, as bubbles.
+  const fromChat = tk.chat_id ? h('div', { class: 'card from-chat', testid: 'ticket-from-chat' },
+    h('p', null, t('ticket.fromChat', { date: dateTime(tk.created_at, lang()) })),
+    h('button', { type: 'button', class: 'secondary', on: { click: () => ctx.actions.show('past', { past: { id: tk.chat_id, created_at: tk.created_at }, backTo: 'ticket', ticket: { id } }) } }, t('ticket.readChat'))) : null;
   replace(els.head, h('h2', { class: 'h2' }, tk.subject || t('ticket.title', { id: String(id).slice(0, 8) })),
-    h('p', { class: 'muted' }, [tk.unit ? unitName(tk.unit) : '', tk.status ? t(`state.${tk.status}`) : ''].filter(Boolean).join(' · ')), place, moved);
+    h('p', { class: 'muted' }, [tk.unit ? unitName(tk.unit) : '', tk.status ? t(`state.${tk.status}`) : ''].filter(Boolean).join(' · ')), place, moved, fromChat);
   const rs = (tk.replies || res.body.replies || []).filter((r) => !r.internal);
-  const first = tk.text ? [{ text: tk.text, from: tk.from || { kind: 'visitor' }, at: tk.created_at }] : [];
-  replace(els.replies, ...[...first, ...rs].map((r) => {
+  const first = tk.text && !tk.chat_id ? [{ text: tk.text, from: tk.from || { kind: 'visitor' }, at: tk.created_at }] : [];
+  // The replies are a live region: only new ones are appended (a poll that
+  // finds nothing new changes nothing), so each is announced once.
+  const all = [...first, ...rs];
+  if (all.length < els.replies.children.length) replace(els.replies);
+  // Replies that came since the customer last read the ticket are marked new.
+  const key = `chatd.seen.${id}`;
+  let seen = all.length;
+  try {
+    seen = Number(localStorage.getItem(key) || all.length);
+    localStorage.setItem(key, String(all.length));
+  } catch {
+    /* not kept: nothing is marked */
+  }
+  all.forEach((r, i) => {
+    if (i < els.replies.children.length) return;
     const own = r.from ? r.from.kind === 'visitor' : r.author_kind === 'visitor';
-    return h('div', { class: `msg ${own ? 'own' : 'agent'}` },
+    const fresh = !own && i >= seen;
+    els.replies.append(h('div', { class: `msg ${own ? 'own' : 'agent'}${fresh ? ' new' : ''}`, testid: 'ticket-reply' },
+      fresh ? h('p', { class: 'new-label' }, t('ticket.new')) : null,
       own ? null : h('p', { class: 'who' }, (r.from && r.from.name) || t('chat.agent')),
       h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(r.text || r.body || ''))),
-      h('p', { class: 'meta' }, dateTime(r.at || r.created_at, lang())));
-  }));
+      h('p', { class: 'meta' }, dateTime(r.at || r.created_at, lang()))));
+  });
+  els.seen = all.length;
   els.form.hidden = tk.status === 'closed';
 }
 

@@ -73,6 +73,7 @@ function sent(ctx) {
   return h('div', { class: 'card sent', role: 'status' },
     h('p', { class: 'ended-title' }, tk.merged ? t('offline.merged') : t('offline.sent')),
     tk.id ? h('p', null, t('ended.ticket', { id: String(tk.id).slice(0, 8) })) : null,
+    h('p', { class: 'muted' }, t('offline.sentHint')),
     tk.id ? h('button', { type: 'button', class: 'secondary', on: { click: () => ctx.actions.show('ticket', { ticket: { id: tk.id } }) } }, t('ended.openTicket')) : null,
     h('button', { type: 'button', class: 'link', on: { click: () => ctx.actions.back() } }, t('nav.back')));
 }
