@@ -194,10 +194,11 @@ var frameMatrix = []frameRow{
 	{typ: "chat.transfer", chat: "+chat", fields: `"unit":"account"`, want: "forbidden forbidden ok not_found ok ok"},
 	{typ: "chat.close", chat: "+chat", want: "ok not_found ok not_found ok ok"},
 	{typ: "chat.escalate", chat: "+chat", want: "forbidden forbidden ok not_found ok ok"},
+	{typ: "ping", want: "ok ok ok ok ok ok"},
 }
 
 // framesWithoutAck are answered only when refused (PROTOCOL.md).
-var framesWithoutAck = map[string]bool{"typing": true, "read": true, "resume": true}
+var framesWithoutAck = map[string]bool{"typing": true, "read": true, "resume": true, "ping": true}
 
 func TestAccessMatrix(t *testing.T) {
 	t.Parallel()
