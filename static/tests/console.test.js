@@ -415,3 +415,195 @@ test('written queue: a customer\'s ticket answered, noted and set pending', asyn
     await srv.stop();
   }
 });
+
+// A visitor over the socket whose token the test keeps, to leave and come
+// back.
+async function visitorWithToken(base, text, { name = '', unit = 'general', token } = {}) {
+  const v = token ? { token } : (await rest(base, 'POST', '/api/v1/visitors', { body: {} })).body;
+  const open = async () => {
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/visitor?token=${v.token}`);
+    await new Promise((ok) => ws.on('open', ok));
+    return ws;
+  };
+  const me = { token: v.token, visitorID: v.visitor_id, frames: [] };
+  me.ws = await open();
+  me.ws.on('message', (d) => me.frames.push(JSON.parse(String(d))));
+  if (text) {
+    const cid = randomUUID();
+    me.ws.send(JSON.stringify({ type: 'chat.start', client_id: cid, text, age_confirmed: true, name, unit }));
+    for (let i = 0; i < 300 && !me.chatID; i++) {
+      const a = me.frames.find((f) => f.type === 'ack' && f.client_id === cid);
+      if (a) me.chatID = a.chat_id;
+      else await new Promise((ok) => setTimeout(ok, 50));
+    }
+  }
+  me.until = async (pred) => {
+    for (let i = 0; i < 300; i++) {
+      const f = me.frames.find(pred);
+      if (f) return f;
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    throw new Error(`visitor: timed out; ${JSON.stringify(me.frames.slice(-5))}`);
+  };
+  me.reopen = async () => {
+    me.ws = await open();
+    me.ws.on('message', (d) => me.frames.push(JSON.parse(String(d))));
+  };
+  return me;
+}
+
+test('the supervisor\'s board: loads match the chats held, live status, queues, a look into a chat and a transfer from it', async () => {
+  const srv = await startChatd();
+  try {
+    const { Bot } = await import('./lib.js');
+    const ada = await makeAgent(srv.url, { email: 'ada@example.com', name: 'Ada', units: ['general'], max: 3 });
+    const bo = await makeAgent(srv.url, { email: 'bo@example.com', name: 'Bo', units: ['general'], max: 3 });
+    const cy = await makeAgent(srv.url, { email: 'cy@example.com', name: 'Cy', units: ['general'], max: 2 });
+    const sup = await makeAgent(srv.url, { email: 'sue@example.com', name: 'Sue Supervisor', units: ['general', 'technical'], role: 'supervisor' });
+    // The supervisor is away (supervisors take chats too when online).
+    const first = await consolePage(srv, sup);
+    const context = first.context;
+    await first.page.selectOption('[data-testid=presence]', 'away');
+    await first.page.close();
+    // Agents online before the supervisor opens the console again.
+    const adaBot = await new Bot(srv.url, ada).connect();
+    const v1 = await visitor(srv.url, 'first', { name: 'Vera' });
+    const v2 = await visitor(srv.url, 'second', { name: 'Wim' });
+    await adaBot.wait((f) => f.type === 'chat.assigned' && f.chat_id === v2.chatID);
+    const boBot = await new Bot(srv.url, bo).connect();
+    const v3 = await visitor(srv.url, 'third', { name: 'Xan' });
+    await boBot.wait((f) => f.type === 'chat.assigned' && f.chat_id === v3.chatID);
+    const cyBot = await new Bot(srv.url, cy).connect();
+    const q1 = await visitor(srv.url, 'my laptop will not boot', { name: 'Yu', unit: 'technical' });
+    const q2 = await visitor(srv.url, 'screen is black', { name: 'Zed', unit: 'technical' });
+
+    const page = await context.newPage();
+    const errors = watch(page);
+    await page.goto(srv.url + '/console');
+    await page.locator('[data-testid=connection][data-state=online]').waitFor();
+    assert.equal(await page.inputValue('[data-testid=presence]'), 'away');
+    await page.click('#tab-board');
+    const row = (a) => page.locator(`[data-testid=board-agent][data-agent-id="${a.id}"]`);
+    for (const [a, load, max] of [[ada, 2, 3], [bo, 1, 3], [cy, 0, 2]]) {
+      await row(a).and(page.locator(`[data-load="${load}"][data-max="${max}"][data-status=online]`)).waitFor();
+      assert.equal(await row(a).locator('[data-testid=board-chat]').count(), load, `${a.name}'s chats listed`);
+    }
+    assert.equal(await row(ada).locator('[data-testid=board-chat]', { hasText: 'Vera' }).count(), 1);
+    await page.locator('[data-testid=board-queue][data-unit=technical][data-length="2"]').waitFor();
+    await page.locator('[data-testid=board-queue][data-unit=general][data-length="0"]').waitFor();
+    await page.locator('[data-testid=board-queue][data-unit=technical]', { hasText: /oldest waits/ }).waitFor();
+    await shot(page, 'console-board-live-desktop-en');
+
+    // Live: a new chat goes to Cy, Ada steps away, a technical chat ends.
+    const v4 = await visitor(srv.url, 'fourth', { name: 'Ola' });
+    await row(cy).and(page.locator('[data-load="1"]')).waitFor();
+    await row(cy).locator('[data-testid=board-chat]', { hasText: 'Ola' }).waitFor();
+    await adaBot.call({ type: 'presence', status: 'away' });
+    await row(ada).and(page.locator('[data-status=away]')).waitFor();
+    q2.close();
+    q1.close();
+
+    // A look into Ada's chat with Vera: the whole conversation, audited.
+    v1.say('are you there?');
+    await row(ada).locator(`[data-testid=board-chat][data-chat-id="${v1.chatID}"] [data-testid=board-open]`).click();
+    await page.locator(`[data-testid=chat-item][data-chat-id="${v1.chatID}"][aria-current=true]`).waitFor();
+    await page.locator('[data-testid=messages] [data-testid=message][data-seq="1"]', { hasText: 'first' }).waitFor();
+    await page.locator('[data-testid=messages] [data-testid=message][data-seq="2"]', { hasText: 'are you there?' }).waitFor();
+    await page.locator('.banner.look', { hasText: 'Ada' }).waitFor();
+    await shot(page, 'console-board-look-desktop-en');
+    const admin = (await rest(srv.url, 'POST', '/api/v1/auth/login', { body: { email: 'admin@example.com', password: 'admin-password-1' } })).body.token;
+    const audit = await rest(srv.url, 'GET', '/api/v1/audit?action=chat.viewed', { token: admin });
+    assert.ok(audit.body.items.some((r) => r.object_id === v1.chatID || JSON.stringify(r).includes(v1.chatID)), 'the look is on the audit log');
+
+    // Transfer Bo's chat with Xan to Cy by name, from the board.
+    await page.click('#tab-board');
+    await row(bo).locator(`[data-testid=board-chat][data-chat-id="${v3.chatID}"] [data-testid=board-transfer]`).click();
+    await page.locator('dialog[open]').waitFor();
+    await page.selectOption('[data-testid=transfer-unit]', 'general');
+    await page.locator(`[data-testid=transfer-agent] option[value="${cy.id}"]`).waitFor({ state: 'attached' });
+    await page.selectOption('[data-testid=transfer-agent]', cy.id);
+    await page.click('[data-testid=transfer-submit]');
+    await cyBot.wait((f) => f.type === 'chat.assigned' && f.chat_id === v3.chatID && Array.isArray(f.history));
+    await v3.until((f) => f.type === 'chat.assigned' && f.agent.name === 'Cy');
+    await page.click('#tab-board');
+    await row(cy).and(page.locator('[data-load="2"]')).waitFor();
+    await row(bo).and(page.locator('[data-load="0"]')).waitFor();
+    assert.deepEqual(errors, []);
+    for (const v of [v1, v2, v3, v4]) v.close();
+    for (const b of [adaBot, boBot, cyBot]) b.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('the visitor leaving and coming back shows in the chat list and the visitor panel', async () => {
+  const srv = await startChatd();
+  try {
+    const ece = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const { page, context, errors } = await consolePage(srv, ece);
+    await waitOnline(srv.url, 'general');
+    const v = await visitorWithToken(srv.url, 'hello there', { name: 'Lale' });
+    await page.locator(`[data-testid=chat-item][data-chat-id="${v.chatID}"]`).click();
+    await page.locator('[data-testid=visitor-connection][data-state=connected]').waitFor();
+    v.ws.close();
+    await page.locator(`[data-testid=chat-item][data-chat-id="${v.chatID}"] .pill.away`).waitFor();
+    await page.locator('[data-testid=visitor-connection][data-state=left]', { hasText: 'Left at' }).waitFor();
+    await shot(page, 'console-visitor-left-desktop-en');
+    await v.reopen();
+    await page.locator('[data-testid=visitor-connection][data-state=connected]').waitFor();
+    await page.locator(`[data-testid=chat-item][data-chat-id="${v.chatID}"] .pill.away`).waitFor({ state: 'detached' });
+    assert.deepEqual(errors, []);
+    v.ws.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('the visitor panel opens earlier chats and tickets, and shows supervisors the assignment record', async () => {
+  const srv = await startChatd();
+  try {
+    const ece = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
+    const sup = await makeAgent(srv.url, { email: 'sue@example.com', name: 'Sue', units: ['general'], role: 'supervisor' });
+    const { Bot } = await import('./lib.js');
+    const eceBot = await new Bot(srv.url, ece).connect();
+    // An earlier chat, answered and closed, and a ticket of the same visitor.
+    const old = await visitorWithToken(srv.url, 'an old question about my order', { name: 'Mina' });
+    await eceBot.wait((f) => f.type === 'chat.assigned' && f.chat_id === old.chatID);
+    await eceBot.call({ type: 'message', chat_id: old.chatID, text: 'The old answer: it ships Monday.' });
+    await eceBot.call({ type: 'chat.close', chat_id: old.chatID });
+    const tk = await rest(srv.url, 'POST', '/api/v1/tickets', { token: old.token, body: { unit: 'general', subject: 'Invoice copy', text: 'Please send my invoice again.' } });
+    assert.equal(tk.status, 201);
+    eceBot.close();
+    // The supervisor takes the new chat.
+    const { page, context, errors } = await consolePage(srv, sup);
+    await waitOnline(srv.url, 'general');
+    await rest(srv.url, 'GET', '/api/v1/units');
+    const again = await visitorWithToken(srv.url, 'a new question', { name: 'Mina', token: old.token });
+    await page.locator(`[data-testid=chat-item][data-chat-id="${again.chatID}"]`).click();
+    const chatItem = page.locator(`[data-testid=visitor-history-item][data-kind=chat][data-id="${old.chatID}"]`);
+    await chatItem.click();
+    await page.locator('dialog[open] [data-testid=reader]', { hasText: 'it ships Monday' }).waitFor();
+    await shot(page, 'console-transcript-desktop-en');
+    await page.keyboard.press('Escape');
+    await page.locator(`[data-testid=visitor-history-item][data-kind=ticket][data-id="${tk.body.id}"]`).click();
+    await page.locator('dialog[open] [data-testid=reader]', { hasText: 'Please send my invoice again.' }).waitFor();
+    await page.keyboard.press('Escape');
+    // The assignment record: the rule, the agent chosen, the candidates.
+    const rec = page.locator('[data-testid=assignment-record] .vp-rec[data-kind=assigned]');
+    await rec.waitFor();
+    await rec.filter({ hasText: '→ Sue' }).filter({ hasText: 'lowest load' }).filter({ hasText: 'chosen' }).waitFor();
+    await shot(page, 'console-record-desktop-en');
+    const admin = (await rest(srv.url, 'POST', '/api/v1/auth/login', { body: { email: 'admin@example.com', password: 'admin-password-1' } })).body.token;
+    const audit = await rest(srv.url, 'GET', '/api/v1/audit?limit=200', { token: admin });
+    const actions = audit.body.items.filter((r) => r.actor_id === sup.id).map((r) => r.action);
+    assert.ok(actions.includes('transcript.read'), actions.join(','));
+    assert.ok(actions.includes('ticket.read'), actions.join(','));
+    assert.deepEqual(errors, []);
+    again.ws.close();
+    await context.close();
+  } finally {
+    await srv.stop();
+  }
+});

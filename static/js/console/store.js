@@ -52,15 +52,26 @@ export function removeChat(id) {
   if (state.selected === id) state.selected = state.order[0] || '';
 }
 
-// add puts m into list by seq, once.
+// add puts m into list by seq, once. Messages nearly always come in
+// order, so the end is checked first and the rest is a binary search.
 export function add(list, m) {
-  const i = list.findIndex((x) => x.seq >= m.seq);
-  if (i >= 0 && list[i].seq === m.seq) {
-    list[i] = { ...list[i], ...m };
+  const n = list.length;
+  if (!n || list[n - 1].seq < m.seq) {
+    list.push(m);
+    return true;
+  }
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].seq < m.seq) lo = mid + 1;
+    else hi = mid;
+  }
+  if (list[lo].seq === m.seq) {
+    list[lo] = { ...list[lo], ...m };
     return false;
   }
-  if (i < 0) list.push(m);
-  else list.splice(i, 0, m);
+  list.splice(lo, 0, m);
   return true;
 }
 
