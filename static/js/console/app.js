@@ -413,11 +413,24 @@ function toast(text) {
 function markRead(c) {
   if (!c || c.ended || state.selected !== c.id || document.hidden || !socket || state.tab !== 'chats') return;
   let seq = 0;
-  for (const m of c.messages) if (m.from && m.from.kind === 'visitor') seq = Math.max(seq, m.seq);
-  if (seq > c.readSent) {
-    c.readSent = seq;
-    socket.ephemeral({ type: 'read', chat_id: c.id, seq });
+  for (let i = c.messages.length - 1; i >= 0; i--) {
+    const m = c.messages[i];
+    if (m.from && m.from.kind === 'visitor') {
+      seq = m.seq;
+      break;
+    }
   }
+  if (seq <= c.readSent) return;
+  // One receipt for a burst of messages: the frame rate limit counts them.
+  c.readWanted = Math.max(c.readWanted || 0, seq);
+  if (c.readTimer) return;
+  c.readTimer = setTimeout(() => {
+    c.readTimer = 0;
+    if (socket && c.readWanted > c.readSent) {
+      c.readSent = c.readWanted;
+      socket.ephemeral({ type: 'read', chat_id: c.id, seq: c.readSent });
+    }
+  }, 200);
 }
 
 document.addEventListener('visibilitychange', () => {

@@ -100,7 +100,7 @@ export function focus() {
 
 // WINDOW rows of a chat are drawn at first; "show earlier" adds more. A
 // long chat then opens as fast as a short one.
-const WINDOW = 200;
+const WINDOW = 120;
 let windowSize = WINDOW;
 let drawn = new Map(); // row key -> {el, sig}: nodes kept between updates
 

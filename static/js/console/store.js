@@ -88,6 +88,37 @@ const subs = new Set();
 export function subscribe(fn) {
   subs.add(fn);
 }
+
+// emit tells the components what changed. Changes are gathered and drawn
+// once per frame: a burst of frames (a resume of a long chat, fifty chats
+// at once) costs one redraw, not one each, so the socket is read as fast
+// as the server writes.
+let pending = null;
+let chats = null;
 export function emit(what) {
+  if (!pending) {
+    pending = {};
+    chats = new Set();
+    if (typeof document !== 'undefined' && document.hidden) setTimeout(flush, 50);
+    else requestAnimationFrame(flush);
+  }
+  for (const [k, v] of Object.entries(what)) {
+    if (k === 'chat') {
+      if (v) chats.add(v);
+      else if (!chats.size) pending.chat = v;
+    } else pending[k] = pending[k] || v;
+  }
+}
+
+export function flush() {
+  if (!pending) return;
+  const what = pending;
+  const ids = chats;
+  pending = null;
+  chats = null;
+  if (ids.size) {
+    what.chat = ids.has(state.selected) ? state.selected : [...ids][0];
+    what.chats = ids;
+  }
   for (const fn of subs) fn(what);
 }

@@ -20,6 +20,7 @@ let before;
 let more;
 let cursor = '';
 let shownTickets = [];
+let loads = 0; // counts reads, so only the latest one is shown
 
 export function renderList({ actions }) {
   act = actions;
@@ -92,7 +93,9 @@ export async function load(append) {
   if (after.value) q.set('created_after', dayStart(after.value, 0));
   if (before.value) q.set('created_before', dayStart(before.value, 1));
   if (append && cursor) q.set('cursor', cursor);
+  const gen = ++loads;
   const res = await api('GET', `/api/v1/tickets?${q}`);
+  if (gen !== loads) return; // a newer read (other filters) is under way
   if (res.status !== 200 || !res.body) {
     replace(list, h('li', { class: 'empty-state' }, h('p', null, res.status === 404 ? t('tickets.unavailable') : `${t('error.generic')} (${errorCode(res) || res.status})`)));
     more.hidden = true;
