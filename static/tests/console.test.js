@@ -310,6 +310,7 @@ test('accessibility (axe) and screenshots of the console, desktop and phone, Eng
   try {
     const sup = await makeAgent(srv.url, { email: 'sup@example.com', name: 'Selin Kaya', units: ['general', 'account'], role: 'supervisor' });
     const violations = [];
+    const staffToken = (await rest(srv.url, 'POST', '/api/v1/auth/login', { body: { email: sup.email, password: sup.password } })).body.token;
     for (const lang of ['en', 'tr']) {
       for (const [vname, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
         const tag = `${vname}-${lang}`;
@@ -353,13 +354,23 @@ test('accessibility (axe) and screenshots of the console, desktop and phone, Eng
         await page.keyboard.press('?');
         await page.locator('dialog[open] .keys').waitFor();
         await shot(page, `console-shortcuts-${tag}`);
+        violations.push(...(await runAxe(page)).map((x) => ({ screen: `shortcuts-${tag}`, ...x })));
         await page.keyboard.press('Escape');
         await page.click('#tab-queue');
         await page.locator('[data-testid=queue] [data-unit=account]').waitFor();
         await shot(page, `console-queue-${tag}`);
+        violations.push(...(await runAxe(page)).map((x) => ({ screen: `queue-${tag}`, ...x })));
+        const tk = await rest(srv.url, 'POST', '/api/v1/tickets', { token: staffToken, body: { unit: 'account', email: `jordan-${tag}@example.com`, subject: lang === 'tr' ? `Kimlik doğrulama ${vname}` : `Identity check ${vname}`, text: lang === 'tr' ? 'Belgemi yükledim, ne zaman onaylanır?' : 'I uploaded my document; when is it approved?' } });
+        assert.equal(tk.status, 201);
         await page.click('#tab-tickets');
-        await page.locator('[data-testid=tickets] .empty-state').waitFor();
+        await page.locator(`[data-testid=ticket-item][data-ticket-id="${tk.body.id}"]`).waitFor();
+        await page.locator('[data-testid=ticket-age]').first().waitFor();
         await shot(page, `console-tickets-${tag}`);
+        violations.push(...(await runAxe(page)).map((x) => ({ screen: `tickets-${tag}`, ...x })));
+        await page.click(`[data-testid=ticket-item][data-ticket-id="${tk.body.id}"]`);
+        await page.locator('.ticket-detail .msg', { hasText: lang === 'tr' ? 'Belgemi' : 'uploaded my document' }).waitFor();
+        await shot(page, `console-ticket-${tag}`);
+        violations.push(...(await runAxe(page)).map((x) => ({ screen: `ticket-${tag}`, ...x })));
         await page.click('#tab-board');
         await page.locator('[data-testid=board-agent]').first().waitFor();
         await page.locator('[data-testid=board-queue][data-unit=general]').waitFor();
