@@ -59,6 +59,7 @@ export default {
   'queue.starting': 'Sending your question…',
   'queue.position': 'Your place in line:',
   'queue.eta': 'Estimated wait: {wait}',
+  'queue.waited': "waiting {time}",
   'queue.underMinute': 'under a minute',
   'queue.minutes': ({ n }) => (n === 1 ? 'about 1 minute' : `about ${n} minutes`),
   'queue.waiting': 'An agent will be with you shortly.',

@@ -59,6 +59,7 @@ export default {
   'queue.starting': 'Sorunuz gönderiliyor…',
   'queue.position': 'Sıradaki yeriniz:',
   'queue.eta': 'Tahmini bekleme: {wait}',
+  'queue.waited': "{time} bekliyor",
   'queue.underMinute': 'bir dakikadan az',
   'queue.minutes': ({ n }) => `yaklaşık ${n} dakika`,
   'queue.waiting': 'Birazdan bir temsilci sizinle olacak.',
