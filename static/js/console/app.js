@@ -4,7 +4,7 @@
 import { Socket } from '../socket.js';
 import { h, replace, api, errorCode, beep } from '../dom.js';
 import { t, setLang, pickLang, lang } from '../i18n.js';
-import { state, ensureChat, removeChat, add, emit, subscribe, visitorName } from './store.js';
+import { state, ensureChat, removeChat, add, emit, flush, subscribe, visitorName } from './store.js';
 import * as login from './login.js';
 import * as chatlist from './chatlist.js';
 import * as conversation from './conversation.js';
@@ -664,6 +664,7 @@ document.addEventListener('keydown', (ev) => {
     } else if (k === 'KeyW') actions.setTab('tickets');
     else if (k === 'KeyB' && state.me.role !== 'agent') {
       actions.setTab('board');
+      flush(); // shown now, so it can take the focus
       const b = document.querySelector('[data-testid=board]');
       if (b) b.focus();
     } else done = false;
