@@ -3,6 +3,7 @@ package assign
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -19,6 +20,7 @@ type QueuedChat struct {
 	Position int
 	ETA      time.Duration
 	Priority int
+	Since    time.Time // when it joined the queue (again, after a requeue or transfer)
 }
 
 // Enqueue puts a chat in its unit's queue, higher priority first and then
@@ -122,7 +124,7 @@ func (r *Redis) Queue(ctx context.Context, unit string) ([]QueuedChat, error) {
 	if err != nil {
 		return nil, fmt.Errorf("assign: queue of %s: %w", unit, err)
 	}
-	if len(v) < 3 || len(v)%2 != 1 {
+	if len(v) < 3 || (len(v)-3)%3 != 0 {
 		return nil, fmt.Errorf("assign: queue of %s: malformed reply of %d fields", unit, len(v))
 	}
 	eta, err := r.eta(v[0], v[1], v[2])
@@ -130,13 +132,17 @@ func (r *Redis) Queue(ctx context.Context, unit string) ([]QueuedChat, error) {
 		return nil, fmt.Errorf("assign: queue of %s: %w", unit, err)
 	}
 	var out []QueuedChat
-	for v = v[3:]; len(v) > 0; v = v[2:] {
+	for v = v[3:]; len(v) > 0; v = v[3:] {
 		prio, err := atoi(v[1])
 		if err != nil {
 			return nil, fmt.Errorf("assign: queue of %s: %w", unit, err)
 		}
+		enq, err := strconv.ParseInt(v[2], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("assign: queue of %s: %w", unit, err)
+		}
 		pos := len(out) + 1
-		out = append(out, QueuedChat{ChatID: v[0], Position: pos, ETA: eta(pos), Priority: prio})
+		out = append(out, QueuedChat{ChatID: v[0], Position: pos, ETA: eta(pos), Priority: prio, Since: time.UnixMilli(enq).UTC()})
 	}
 	return out, nil
 }

@@ -154,14 +154,19 @@ func TestCapacity(t *testing.T) {
 
 func TestPriority(t *testing.T) {
 	ctx := context.Background()
-	r := newTestRedis(t, newClock(), Config{})
+	clk := newClock()
+	r := newTestRedis(t, clk, Config{})
 	must := must(t)
-	for _, c := range []struct {
+	for i, c := range []struct {
 		id   string
 		prio int
 	}{{"p0a", 0}, {"p1a", 1}, {"p0b", 0}, {"p1b", 1}, {"low", -1}, {"p5", 5}, {"huge", 1000}} {
+		if i > 0 {
+			clk.Add(time.Second)
+		}
 		must(r.Enqueue(ctx, c.id, "general", c.prio))
 	}
+	began := time.UnixMilli(1_700_000_000_000)
 	q, err := r.Queue(ctx, "general")
 	if err != nil {
 		t.Fatal(err)
@@ -169,10 +174,16 @@ func TestPriority(t *testing.T) {
 	var got []QueuedChat
 	for _, c := range q {
 		got = append(got, QueuedChat{ChatID: c.ChatID, Position: c.Position, Priority: c.Priority})
+		// Each chat carries when it joined the queue: one second apart.
+		enq := map[string]int{"p0a": 0, "p1a": 1, "p0b": 2, "p1b": 3, "low": 4, "p5": 5, "huge": 6}[c.ChatID]
+		if want := began.Add(time.Duration(enq) * time.Second); !c.Since.Equal(want) {
+			t.Errorf("%s: since %v, want %v", c.ChatID, c.Since, want)
+		}
 	}
+	var z time.Time
 	want := []QueuedChat{
-		{"huge", 1, 0, MaxPriority}, {"p5", 2, 0, 5}, {"p1a", 3, 0, 1}, {"p1b", 4, 0, 1},
-		{"p0a", 5, 0, 0}, {"p0b", 6, 0, 0}, {"low", 7, 0, -1},
+		{"huge", 1, 0, MaxPriority, z}, {"p5", 2, 0, 5, z}, {"p1a", 3, 0, 1, z}, {"p1b", 4, 0, 1, z},
+		{"p0a", 5, 0, 0, z}, {"p0b", 6, 0, 0, z}, {"low", 7, 0, -1, z},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("queue\n%+v, want\n%+v", got, want)

@@ -36,6 +36,13 @@ const (
 	// VisitorSession: act on one's own visitor credential (revoke it).
 	VisitorSession Action = "visitor.session"
 	KeepAlive      Action = "session.ping" // ask an open socket for an answer (liveness)
+	// ReadBoard: the live board of one's units (BoardUnits names them):
+	// every agent's status, load and chats, every queue's length and wait.
+	ReadBoard Action = "board.read"
+	// ListUnitAgents: who is online in a unit, with load and capacity, to
+	// pick a transfer target; any unit, since any staff member may transfer
+	// a chat to any unit.
+	ListUnitAgents Action = "unit.agents"
 )
 
 // Actions of the written channel. ReadTranscript is on a chat; the ticket
@@ -83,6 +90,8 @@ var grants = map[Action][]string{
 	ManageStaff:     {admin},
 	ManageKeys:      {admin},
 	ReadAudit:       {admin},
+	ReadBoard:       {supervisor, admin},
+	ListUnitAgents:  {agent, supervisor, admin},
 
 	VisitorSession: {visitor},
 	KeepAlive:      {visitor, agent, supervisor, admin},
@@ -258,6 +267,21 @@ func Units(p chat.Principal) []string {
 		return append([]string{}, p.APIKey.Units...)
 	}
 	return []string{}
+}
+
+// BoardUnits names the units whose board p may read, out of every
+// configured unit: admins all of them, supervisors theirs, others none.
+func BoardUnits(p chat.Principal, all []string) []string {
+	if Allow(p, ReadBoard) != nil {
+		return nil
+	}
+	var out []string
+	for _, u := range all {
+		if SeesUnit(p, u) {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // ManagesCanned reports whether p may change a standard reply of unit ("" for

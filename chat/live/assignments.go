@@ -206,7 +206,7 @@ func (s *Service) refreshQueue(ctx context.Context, unit string) {
 	for _, w := range q {
 		inQueue[w.ChatID] = true
 		eta := etaSeconds(w.ETA)
-		qf.Chats = append(qf.Chats, queueItem{ChatID: w.ChatID, Position: w.Position, ETASeconds: eta, Priority: w.Priority})
+		qf.Chats = append(qf.Chats, queueItem{ChatID: w.ChatID, Position: w.Position, ETASeconds: eta, Priority: w.Priority, Since: w.Since})
 		conns := s.hub.local(s.hub.chatChannel(w.ChatID))
 		if len(conns) == 0 {
 			continue

@@ -227,6 +227,9 @@ type queueItem struct {
 	Position   int    `json:"position"`
 	ETASeconds int    `json:"eta_seconds"`
 	Priority   int    `json:"priority"`
+	// Since is when the chat joined the queue (again, after a requeue or a
+	// transfer), so a console can show how long it waits.
+	Since time.Time `json:"since"`
 }
 
 type queueFrame struct {

@@ -53,6 +53,7 @@ type Assigner interface {
 	Queue(ctx context.Context, unit string) ([]assign.QueuedChat, error)
 	Position(ctx context.Context, chatID string) (unit string, pos int, eta time.Duration, err error)
 	Available(ctx context.Context, unit string) (int, error)
+	Agents(ctx context.Context, unit string) ([]assign.AgentLoad, error)
 	Update(ctx context.Context, a assign.Agent) ([]assign.Assignment, error)
 	Restore(ctx context.Context, chatID, unit string, priority int, agentID, visitorID string) error
 	VisitorConnected(ctx context.Context, visitorID, node string) (assign.VisitorChange, error)

@@ -15,12 +15,15 @@ import (
 )
 
 // Register mounts the live-chat routes: the two sockets, the units and
-// the chats' assignment records.
+// the chats' assignment records, the supervisors' board and each unit's
+// online agents.
 func (s *Service) Register(e *echo.Echo) {
 	e.GET("/ws/visitor", s.visitorSocket)
 	e.GET("/ws/agent", s.agentSocket)
 	e.GET("/api/v1/units", s.units)
 	e.GET("/api/v1/chats/:chat_id/assignments", s.assignmentsRoute)
+	e.GET("/api/v1/board", s.boardRoute)
+	e.GET("/api/v1/units/:unit/agents", s.unitAgentsRoute)
 }
 
 // originAllowed checks a browser's Origin: none (not a browser), the

@@ -95,16 +95,30 @@ export function icon(name, cls = 'icon') {
 }
 
 // time formats an RFC 3339 moment as a local clock time.
+// The formatters are made once per language: making one per call (what
+// toLocaleTimeString does) is the slow part of drawing a long chat.
+const formats = new Map();
+function format(lang, kind) {
+  const key = `${lang}:${kind}`;
+  let f = formats.get(key);
+  if (!f) {
+    const opts = kind === 'clock' ? { hour: '2-digit', minute: '2-digit' } : { dateStyle: 'medium', timeStyle: 'short' };
+    f = new Intl.DateTimeFormat(lang === 'tr' ? 'tr-TR' : 'en-GB', opts);
+    formats.set(key, f);
+  }
+  return f;
+}
+
 export function clock(at, lang) {
   const d = at ? new Date(at) : new Date();
   if (Number.isNaN(d.getTime())) return '';
-  return d.toLocaleTimeString(lang === 'tr' ? 'tr-TR' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
+  return format(lang, 'clock').format(d);
 }
 
 export function dateTime(at, lang) {
   const d = new Date(at);
   if (Number.isNaN(d.getTime())) return '';
-  return d.toLocaleString(lang === 'tr' ? 'tr-TR' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+  return format(lang, 'date').format(d);
 }
 
 // beep plays a short, quiet two-note chime (no audio file to load).

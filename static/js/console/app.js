@@ -4,7 +4,7 @@
 import { Socket } from '../socket.js';
 import { h, replace, api, errorCode, beep } from '../dom.js';
 import { t, setLang, pickLang, lang } from '../i18n.js';
-import { state, ensureChat, removeChat, add, emit, subscribe, visitorName } from './store.js';
+import { state, ensureChat, removeChat, add, emit, flush, subscribe, visitorName } from './store.js';
 import * as login from './login.js';
 import * as chatlist from './chatlist.js';
 import * as conversation from './conversation.js';
@@ -182,6 +182,16 @@ function onFrame(f, sent) {
       state.queues[f.unit] = f.chats || [];
       emit({ queue: true });
       break;
+    case 'visitor.online':
+    case 'visitor.offline': {
+      const c = state.chats.get(f.chat_id);
+      if (c) {
+        c.visitorOnline = f.type === 'visitor.online';
+        c.visitorLeftAt = c.visitorOnline ? '' : f.left_at || new Date().toISOString();
+        emit({ chat: c.id, list: true });
+      }
+      break;
+    }
     case 'presence': {
       const a = f.agent;
       const known = state.agents.get(a.id) || {};
@@ -206,12 +216,15 @@ function onHello(f) {
     c.createdAt = ch.created_at;
     c.visitorID = ch.visitor_id;
     c.visitorOnline = ch.visitor_online;
+    c.visitorLeftAt = ch.visitor_left_at || '';
     c.ended = '';
+    c.watching = '';
     socket.follow(ch.id, contiguous(c.messages), contiguous(c.notes));
   }
-  // Chats that left us while we were away.
+  // Chats that left us while we were away; a supervisor's looks at other
+  // agents' chats go on (the socket resumes them).
   for (const c of state.chats.values()) {
-    if (!live.has(c.id) && !c.ended) {
+    if (!live.has(c.id) && !c.ended && !c.watching) {
       c.ended = 'moved';
       socket.unfollow(c.id);
     }
@@ -252,7 +265,9 @@ function onAssigned(f) {
     c.createdAt = f.chat.created_at;
     c.visitorID = f.chat.visitor_id;
     c.visitorOnline = f.chat.visitor_online;
+    c.visitorLeftAt = f.chat.visitor_left_at || '';
   }
+  c.watching = '';
   let fromVisitor = 0;
   for (const m of f.history || []) {
     if (add(c.messages, { seq: m.seq, text: m.text, from: m.from, at: m.at }) && m.from.kind === 'visitor') fromVisitor++;
@@ -271,7 +286,8 @@ function onAssigned(f) {
 function onMessage(f) {
   const c = state.chats.get(f.chat_id);
   if (!c) return;
-  const fresh = add(c.messages, { seq: f.seq, text: f.text, from: f.from, at: f.at });
+  const m = { seq: f.seq, text: f.text, from: f.from, at: f.at };
+  const fresh = add(c.messages, m);
   if (!fresh) return;
   if (f.from.kind === 'visitor') {
     c.typing = false;
@@ -281,17 +297,24 @@ function onMessage(f) {
       if (document.hidden) announce(t('notify.newMessage', { name: visitorName(c, t) }), f.text, true);
     }
   }
-  computeWaiting(c);
+  computeWaiting(c, m);
   markRead(c);
   emit({ chat: c.id, list: true });
 }
 
-function computeWaiting(c) {
+// computeWaiting keeps the time of the visitor's oldest unanswered
+// message. Given the message just added at the end, it looks only at it.
+function computeWaiting(c, m) {
+  if (m && c.messages[c.messages.length - 1] === m) {
+    if (m.from && m.from.kind === 'visitor') c.waitingSince = c.waitingSince || m.at;
+    else if (m.from && m.from.kind === 'agent') c.waitingSince = '';
+    return;
+  }
   let since = '';
-  for (const m of c.messages) {
-    if (m.from && m.from.kind === 'visitor') {
-      if (!since) since = m.at;
-    } else if (m.from && m.from.kind === 'agent') since = '';
+  for (const x of c.messages) {
+    if (x.from && x.from.kind === 'visitor') {
+      if (!since) since = x.at;
+    } else if (x.from && x.from.kind === 'agent') since = '';
   }
   c.waitingSince = since;
 }
@@ -302,8 +325,8 @@ function onAck(f, sent) {
   switch (sent.type) {
     case 'message':
       if (c && f.seq) {
-        add(c.messages, { seq: f.seq, text: sent.text, from: { kind: 'agent', id: state.me.id, name: state.me.name }, at: new Date().toISOString() });
-        computeWaiting(c);
+        const m = { seq: f.seq, text: sent.text, from: { kind: 'agent', id: state.me.id, name: state.me.name }, at: new Date().toISOString() };
+        if (add(c.messages, m)) computeWaiting(c, m);
       }
       break;
     case 'note':
@@ -390,11 +413,24 @@ function toast(text) {
 function markRead(c) {
   if (!c || c.ended || state.selected !== c.id || document.hidden || !socket || state.tab !== 'chats') return;
   let seq = 0;
-  for (const m of c.messages) if (m.from && m.from.kind === 'visitor') seq = Math.max(seq, m.seq);
-  if (seq > c.readSent) {
-    c.readSent = seq;
-    socket.ephemeral({ type: 'read', chat_id: c.id, seq });
+  for (let i = c.messages.length - 1; i >= 0; i--) {
+    const m = c.messages[i];
+    if (m.from && m.from.kind === 'visitor') {
+      seq = m.seq;
+      break;
+    }
   }
+  if (seq <= c.readSent) return;
+  // One receipt for a burst of messages: the frame rate limit counts them.
+  c.readWanted = Math.max(c.readWanted || 0, seq);
+  if (c.readTimer) return;
+  c.readTimer = setTimeout(() => {
+    c.readTimer = 0;
+    if (socket && c.readWanted > c.readSent) {
+      c.readSent = c.readWanted;
+      socket.ephemeral({ type: 'read', chat_id: c.id, seq: c.readSent });
+    }
+  }, 200);
 }
 
 document.addEventListener('visibilitychange', () => {
@@ -456,6 +492,28 @@ export const actions = {
     const f = { type: 'chat.escalate', chat_id: c.id };
     if (subject) f.subject = subject;
     socket.send(f);
+  },
+  // look opens a chat of the supervisor's units that another agent holds
+  // (from the board): the server logs the look and replays the chat, and
+  // the console follows it from then on. transfer opens the transfer
+  // dialog on it.
+  look(info, transfer) {
+    if (!socket || !info || !info.chat_id) return;
+    const had = state.chats.get(info.chat_id);
+    const c = ensureChat(info.chat_id);
+    if (!had || had.ended) {
+      c.ended = '';
+      c.unit = info.unit || c.unit;
+      c.priority = info.priority || 0;
+      c.visitorID = info.visitor_id || c.visitorID;
+      if (!c.visitor) c.visitor = { id: info.visitor_id, name: info.visitor_name || '' };
+      c.createdAt = c.createdAt || info.since || '';
+      c.watching = info.agent_name || '-';
+      socket.follow(c.id, contiguous(c.messages), contiguous(c.notes));
+      socket.resume(c.id);
+    }
+    actions.select(c.id);
+    if (transfer) dialogs.transfer();
   },
   dismiss(id) {
     removeChat(id);
@@ -604,8 +662,24 @@ document.addEventListener('keydown', (ev) => {
       actions.setTab('chats');
       conversation.focus();
     } else if (k === 'KeyW') actions.setTab('tickets');
-    else done = false;
+    else if (k === 'KeyB' && state.me.role !== 'agent') {
+      actions.setTab('board');
+      flush(); // shown now, so it can take the focus
+      const b = document.querySelector('[data-testid=board]');
+      if (b) b.focus();
+    } else done = false;
     if (done) ev.preventDefault();
+    return;
+  }
+  // The tab bar: arrows, Home and End move between the tabs (roving
+  // tabindex) and open the one reached.
+  if (ev.target.getAttribute && ev.target.getAttribute('role') === 'tab' && ['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(ev.key)) {
+    const tabs = [...ev.target.parentElement.querySelectorAll('[role=tab]')];
+    const i = tabs.indexOf(ev.target);
+    const j = ev.key === 'Home' ? 0 : ev.key === 'End' ? tabs.length - 1 : (i + (ev.key === 'ArrowRight' ? 1 : -1) + tabs.length) % tabs.length;
+    ev.preventDefault();
+    actions.setTab(tabs[j].dataset.tab);
+    tabs[j].focus();
     return;
   }
   if (!inField && ev.key === '?') {

@@ -22,14 +22,24 @@ function since(at) {
   return t('time.hours', { n: Math.floor(s / 3600) });
 }
 
+let drawn = new Map(); // chat id -> {el, sig}: rows kept between updates
+
 export function update(what) {
   if (!list || !what || !(what.list || what.chat)) return;
+  const keep = new Map();
   const items = state.order.map((id, i) => {
     const c = state.chats.get(id);
     const last = c.messages[c.messages.length - 1];
     const name = visitorName(c, t);
     const selected = state.selected === id;
-    return h('li', null, h('button', {
+    const waiting = c.waitingSince ? since(c.waitingSince) : '';
+    const sig = [name, last ? last.seq : 0, last ? last.text : '', selected, c.ended, c.unread, waiting, c.visitorOnline, c.unit, c.priority, i].join('\u0000');
+    const had = drawn.get(id);
+    if (had && had.sig === sig) {
+      keep.set(id, had);
+      return had.el;
+    }
+    const el = h('li', null, h('button', {
       type: 'button',
       class: `chat-item${selected ? ' selected' : ''}${c.ended ? ' ended' : ''}${c.unread ? ' has-unread' : ''}`,
       testid: 'chat-item',
@@ -46,13 +56,21 @@ export function update(what) {
       h('span', { class: 'pill unit' }, unitName(c.unit)),
       c.priority > 0 ? h('span', { class: 'pill urgent' }, t('chats.urgent')) : null,
       c.ended ? h('span', { class: 'pill ended' }, t(`cended.${c.ended}`) === `cended.${c.ended}` ? t('cended.closed') : t(`cended.${c.ended}`))
-        : c.waitingSince ? h('span', { class: 'wait', title: t('chats.waitingTitle') }, t('chats.waiting', { time: since(c.waitingSince) })) : null,
+        : waiting ? h('span', { class: 'wait', title: t('chats.waitingTitle') }, t('chats.waiting', { time: waiting })) : null,
       c.visitorOnline === false ? h('span', { class: 'pill away' }, t('chats.visitorLeft')) : null)));
+    keep.set(id, { el, sig });
+    return el;
   });
+  drawn = keep;
   if (!items.length) {
     replace(list, h('li', { class: 'empty-state' }, h('p', null, t(state.presence === 'online' ? 'chats.emptyOnline' : 'chats.emptyAway'))));
     return;
   }
-  replace(list, ...items);
+  const wanted = new Set(items);
+  for (const el of [...list.children]) if (!wanted.has(el)) el.remove();
+  let at = list.firstChild;
+  for (const el of items) {
+    if (at === el) at = at.nextSibling;
+    else list.insertBefore(el, at);
+  }
 }
-

@@ -98,10 +98,18 @@ export function focus() {
   if (els) els.input.focus();
 }
 
+// WINDOW rows of a chat are drawn at first; "show earlier" adds more. A
+// long chat then opens as fast as a short one.
+const WINDOW = 120;
+let windowSize = WINDOW;
+let drawn = new Map(); // row key -> {el, sig}: nodes kept between updates
+
 export function update(what) {
   if (!els || !what) return;
   if (!(what.chat !== undefined || what.list || what.select || what.tab)) return;
   const c = state.chats.get(state.selected);
+  // Events of other chats (and the list's timer) leave this one as it is.
+  if (c && shown === c.id && !what.select && !what.tab && what.chat !== c.id) return;
   els.empty.hidden = !!c;
   els.body.hidden = !c;
   if (!c) return;
@@ -111,63 +119,137 @@ export function update(what) {
     els.input.value = state.drafts[c.id] || '';
     toggleMode(false);
     els.list.dataset.chatId = c.id;
+    windowSize = WINDOW;
+    drawn = new Map();
+    els.list.replaceChildren();
+    shownLen = -1;
   }
-  els.title.textContent = visitorName(c, t);
-  els.sub.textContent = [unitName(c.unit), c.priority > 0 ? t('chats.urgent') : '', c.createdAt ? t('conv.started', { time: clock(c.createdAt, lang()) }) : ''].filter(Boolean).join(' · ');
+  setText(els.title, visitorName(c, t));
+  setText(els.sub, [unitName(c.unit), c.priority > 0 ? t('chats.urgent') : '', c.createdAt ? t('conv.started', { time: clock(c.createdAt, lang()) }) : ''].filter(Boolean).join(' · '));
   const closed = !!c.ended;
   for (const b of [els.transferBtn, els.escalateBtn, els.closeBtn]) b.disabled = closed;
   els.form.hidden = closed;
-  els.banner.hidden = !closed;
-  if (closed) {
-    const why = t(`cended.${c.ended}Long`, { to: c.transferredTo || '', id: (c.ticketID || '').slice(0, 8) });
-    replace(els.banner, h('p', null, why === `cended.${c.ended}Long` ? t('cended.closedLong') : why), h('button', { type: 'button', class: 'btn', on: { click: () => act.dismiss(c.id) } }, t('conv.dismiss')));
+  els.banner.hidden = !closed && !c.watching;
+  els.banner.classList.toggle('look', !closed && !!c.watching);
+  const bannerSig = closed ? `e:${c.ended}:${c.transferredTo}:${c.ticketID}` : c.watching ? `w:${c.watching}` : '';
+  if (els.banner.dataset.sig !== bannerSig) {
+    els.banner.dataset.sig = bannerSig;
+    if (closed) {
+      const why = t(`cended.${c.ended}Long`, { to: c.transferredTo || '', id: (c.ticketID || '').slice(0, 8) });
+      replace(els.banner, h('p', null, why === `cended.${c.ended}Long` ? t('cended.closedLong') : why), h('button', { type: 'button', class: 'btn', on: { click: () => act.dismiss(c.id) } }, t('conv.dismiss')));
+    } else if (c.watching) replace(els.banner, h('p', null, t('board.lookBanner', { agent: c.watching === '-' ? '' : c.watching })));
   }
   renderMessages(c);
-  els.typing.textContent = c.typing ? t('conv.typing', { name: visitorName(c, t) }) : '';
+  setText(els.typing, c.typing ? t('conv.typing', { name: visitorName(c, t) }) : '');
 }
 
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+// rows merges the chat's messages and notes (each already in seq order)
+// by time, in one pass.
+function rows(c) {
+  const out = [];
+  const a = c.messages;
+  const b = c.notes;
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && String(a[i].at) <= String(b[j].at))) out.push({ m: a[i++], kind: 'message' });
+    else out.push({ m: b[j++], kind: 'note' });
+  }
+  return out;
+}
+
+function drawRow(c, r, status) {
+  const m = r.m;
+  if (r.kind === 'note') {
+    return h('div', { class: 'msg note', testid: 'note-item', 'data-note-seq': String(m.seq) },
+      h('p', { class: 'note-label' }, icon('lock', 'icon small'), t('conv.noteLabel', { name: (m.from && m.from.name) || '' })),
+      h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(m.text))),
+      h('p', { class: 'meta' }, clock(m.at, lang())));
+  }
+  const kind = m.from ? m.from.kind : 'system';
+  const own = kind === 'agent';
+  if (kind === 'system') return h('div', { class: 'msg system', testid: 'message', 'data-seq': String(m.seq) }, h('p', { class: 'sys' }, m.text));
+  return h('div', { class: `msg ${own ? 'own' : 'visitor'}`, testid: 'message', 'data-seq': String(m.seq) },
+    h('p', { class: 'who' }, own ? m.from.name || t('conv.you') : visitorName(c, t)),
+    h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(m.text))),
+    h('p', { class: 'meta' }, clock(m.at, lang()), status ? ` · ${status}` : ''));
+}
+
+// renderMessages brings the list up to date touching only what changed:
+// a new message is one node appended, a read receipt one node redrawn, and
+// the nodes kept keep the agent's text selection.
 function renderMessages(c) {
   const list = els.list;
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
-  const rows = [
-    ...c.messages.map((m) => ({ ...m, kind: 'message' })),
-    ...c.notes.map((m) => ({ ...m, kind: 'note' })),
-  ].sort((a, b) => String(a.at).localeCompare(String(b.at)) || (a.kind === b.kind ? a.seq - b.seq : 0));
+  const all = rows(c);
+  const from = Math.max(0, all.length - windowSize);
   let lastOwn = 0;
-  for (const m of c.messages) if (m.from && m.from.kind === 'agent' && m.from.id === state.me.id) lastOwn = m.seq;
-  const items = rows.map((m) => {
-    if (m.kind === 'note') {
-      return h('div', { class: 'msg note', testid: 'note-item', 'data-note-seq': String(m.seq) },
-        h('p', { class: 'note-label' }, icon('lock', 'icon small'), t('conv.noteLabel', { name: (m.from && m.from.name) || '' })),
-        h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(m.text))),
-        h('p', { class: 'meta' }, clock(m.at, lang())));
+  for (let k = c.messages.length - 1; k >= 0; k--) {
+    const m = c.messages[k];
+    if (m.from && m.from.kind === 'agent' && m.from.id === state.me.id) {
+      lastOwn = m.seq;
+      break;
     }
-    const kind = m.from ? m.from.kind : 'system';
-    const own = kind === 'agent';
+  }
+  const name = visitorName(c, t);
+  const want = [];
+  const keep = new Map();
+  if (from > 0) {
+    const more = drawn.get('more') || { el: h('button', { type: 'button', class: 'btn more', testid: 'earlier', on: { click: () => showEarlier(c) } }, t('conv.earlier')) };
+    keep.set('more', more);
+    want.push(more.el);
+  }
+  for (let k = from; k < all.length; k++) {
+    const r = all[k];
+    const m = r.m;
+    const key = `${r.kind === 'note' ? 'n' : 'm'}${m.seq}`;
     let status = '';
-    if (own && m.seq === lastOwn) status = m.seq <= c.readUpTo ? t('msg.read') : t('msg.sent');
-    if (kind === 'system') return h('div', { class: 'msg system', testid: 'message', 'data-seq': String(m.seq) }, h('p', { class: 'sys' }, m.text));
-    return h('div', { class: `msg ${own ? 'own' : 'visitor'}`, testid: 'message', 'data-seq': String(m.seq) },
-      h('p', { class: 'who' }, own ? m.from.name || t('conv.you') : visitorName(c, t)),
-      h('div', { class: 'bubble' }, h('p', { class: 'text' }, linkify(m.text))),
-      h('p', { class: 'meta' }, clock(m.at, lang()), status ? ` · ${status}` : ''));
-  });
+    if (r.kind === 'message' && m.from && m.from.kind === 'agent' && m.seq === lastOwn) status = m.seq <= c.readUpTo ? t('msg.read') : t('msg.sent');
+    const sig = `${m.text}\u0000${m.at}\u0000${status}\u0000${m.from && m.from.kind === 'visitor' ? name : ''}`;
+    let d = drawn.get(key);
+    if (!d || d.sig !== sig) d = { el: drawRow(c, r, status), sig };
+    keep.set(key, d);
+    want.push(d.el);
+  }
   for (const p of act.pending(c.id)) {
     const note = p.frame.type === 'note';
-    items.push(h('div', { class: `msg ${note ? 'note' : 'own'} pending`, testid: note ? 'note-item' : 'message', 'data-state': 'sending' },
+    want.push(h('div', { class: `msg ${note ? 'note' : 'own'} pending`, testid: note ? 'note-item' : 'message', 'data-state': 'sending' },
       note ? h('p', { class: 'note-label' }, icon('lock', 'icon small'), t('conv.noteLabel', { name: state.me.name })) : null,
       h('div', { class: 'bubble' }, h('p', { class: 'text' }, p.frame.text)),
       h('p', { class: 'meta' }, t('msg.sending'))));
   }
   for (const f of c.failed || []) {
-    items.push(h('div', { class: 'msg own failed' }, h('div', { class: 'bubble' }, h('p', { class: 'text' }, f.text)), h('p', { class: 'meta' }, t('msg.failed', { reason: f.code }))));
+    want.push(h('div', { class: 'msg own failed' }, h('div', { class: 'bubble' }, h('p', { class: 'text' }, f.text)), h('p', { class: 'meta' }, t('msg.failed', { reason: f.code }))));
   }
-  if (!items.length) items.push(h('div', { class: 'empty' }, t('conv.loading')));
-  replace(list, ...items);
-  if (atBottom || shownLen !== c.messages.length + c.notes.length) list.scrollTop = list.scrollHeight;
-  shownLen = c.messages.length + c.notes.length;
+  if (!want.length) want.push(h('div', { class: 'empty' }, t('conv.loading')));
+  drawn = keep;
+  // Bring the DOM in line: unchanged nodes stay where they are.
+  const wanted = new Set(want);
+  for (const el of [...list.children]) if (!wanted.has(el)) el.remove();
+  let at = list.firstChild;
+  for (const el of want) {
+    if (at === el) at = at.nextSibling;
+    else list.insertBefore(el, at);
+  }
+  const len = c.messages.length + c.notes.length;
+  if (atBottom || shownLen !== len) list.scrollTop = list.scrollHeight;
+  shownLen = len;
 }
 let shownLen = 0;
+
+function showEarlier(c) {
+  const list = els.list;
+  const before = list.scrollHeight - list.scrollTop;
+  windowSize += WINDOW;
+  const len = c.messages.length + c.notes.length;
+  shownLen = len;
+  renderMessages(c);
+  list.scrollTop = list.scrollHeight - before;
+}
 
 // ---- standard replies ----
 let cannedItems = [];

@@ -18,7 +18,7 @@ function wait(sec) {
 }
 
 export function update(what) {
-  if (!box || !what || !(what.queue || what.tab)) return;
+  if (!box || !what || !(what.queue || what.tab || what.tick)) return;
   const units = (state.me && state.me.role === 'admin' ? state.units : (state.me && state.me.units) || []).filter((u) => state.queues[u] !== undefined || true);
   replace(box, ...units.map((u) => {
     const q = state.queues[u] || [];
@@ -27,6 +27,7 @@ export function update(what) {
       q.length ? h('ol', { class: 'q-list' }, q.map((c) => h('li', { class: 'q-item', 'data-chat-id': c.chat_id },
         h('span', { class: 'q-pos' }, `#${c.position}`),
         c.priority > 0 ? h('span', { class: 'pill urgent' }, t('chats.urgent')) : null,
+        c.since ? h('span', { class: 'small q-waited' }, t('queue.waited', { time: wait(Math.max(1, Math.round((Date.now() - new Date(c.since).getTime()) / 1000))) })) : null,
         h('span', { class: 'muted small' }, t('queue.eta', { wait: wait(c.eta_seconds) })))))
         : h('p', { class: 'muted small' }, t('queue.empty')));
   }));

@@ -52,15 +52,26 @@ export function removeChat(id) {
   if (state.selected === id) state.selected = state.order[0] || '';
 }
 
-// add puts m into list by seq, once.
+// add puts m into list by seq, once. Messages nearly always come in
+// order, so the end is checked first and the rest is a binary search.
 export function add(list, m) {
-  const i = list.findIndex((x) => x.seq >= m.seq);
-  if (i >= 0 && list[i].seq === m.seq) {
-    list[i] = { ...list[i], ...m };
+  const n = list.length;
+  if (!n || list[n - 1].seq < m.seq) {
+    list.push(m);
+    return true;
+  }
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].seq < m.seq) lo = mid + 1;
+    else hi = mid;
+  }
+  if (list[lo].seq === m.seq) {
+    list[lo] = { ...list[lo], ...m };
     return false;
   }
-  if (i < 0) list.push(m);
-  else list.splice(i, 0, m);
+  list.splice(lo, 0, m);
   return true;
 }
 
@@ -77,6 +88,37 @@ const subs = new Set();
 export function subscribe(fn) {
   subs.add(fn);
 }
+
+// emit tells the components what changed. Changes are gathered and drawn
+// once per frame: a burst of frames (a resume of a long chat, fifty chats
+// at once) costs one redraw, not one each, so the socket is read as fast
+// as the server writes.
+let pending = null;
+let chats = null;
 export function emit(what) {
+  if (!pending) {
+    pending = {};
+    chats = new Set();
+    if (typeof document !== 'undefined' && document.hidden) setTimeout(flush, 50);
+    else requestAnimationFrame(flush);
+  }
+  for (const [k, v] of Object.entries(what)) {
+    if (k === 'chat') {
+      if (v) chats.add(v);
+      else if (!chats.size) pending.chat = v;
+    } else pending[k] = pending[k] || v;
+  }
+}
+
+export function flush() {
+  if (!pending) return;
+  const what = pending;
+  const ids = chats;
+  pending = null;
+  chats = null;
+  if (ids.size) {
+    what.chat = ids.has(state.selected) ? state.selected : [...ids][0];
+    what.chats = ids;
+  }
   for (const fn of subs) fn(what);
 }
