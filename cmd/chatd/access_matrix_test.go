@@ -111,6 +111,10 @@ var routeMatrix = []routeRow{
 	{method: "DELETE", path: "/api/v1/apikeys/:id", args: "+key", want: "401 403 403 403 403 403 ok  403 403"},
 	{method: "GET", path: "/api/v1/audit", want: "401 403 403 403 403 403 ok  403 403"},
 
+	// The live desk: the board of one's units, a unit's agents to transfer to.
+	{method: "GET", path: "/api/v1/board", want: "401 403 403 403 403 ok  ok  403 403"},
+	{method: "GET", path: "/api/v1/units/:unit/agents", args: "unit", want: "401 403 403 ok  ok  ok  ok  403 403"},
+
 	// Chats' records.
 	{method: "GET", path: "/api/v1/transcripts/:id", args: "chat", want: "401 ok  404 ok  404 ok  ok  ok  404", audit: "transcript.read transcript.read.denied"},
 	{method: "GET", path: "/api/v1/chats/:chat_id/assignments", args: "chat", want: "401 403 403 403 403 ok  ok  403 403", audit: "chat.assignments.read chat.assignments.denied"},
@@ -349,6 +353,7 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 	admin := must(n.DB.AgentByEmail(f.ctx, "admin@example.com"))
 	f.admin = must(n.DB.CreateSession(f.ctx, admin.ID, time.Hour))
 	f.vals["asset"] = "css/widget.css"
+	f.vals["unit"] = "general"
 
 	// Objects to act on, made first so that the tickets below write a
 	// webhook delivery.
