@@ -1,0 +1,115 @@
+// Admin: integrators' API keys. Make one (optionally limited to units):
+// the key is shown once, here, with a copy button; list; revoke.
+
+import { h, replace, api, dateTime } from '../dom.js';
+import { t, lang } from '../i18n.js';
+import { field, checkGroup, unitOptions, unitPills, table, confirm, errorText, allUnits, sectionHead, msgBox, message, secretBox } from './admin-ui.js';
+
+let box;
+let ctx;
+
+export function render(el, context) {
+  box = el;
+  ctx = context;
+  const reveal = h('div', { class: 'admin-reveal' });
+  const list = h('div', { class: 'admin-body', 'aria-busy': 'true' }, h('p', { class: 'muted' }, t('admin.loading')));
+  const err = msgBox();
+  const form = h('div', { class: 'admin-card' }, h('p', { class: 'muted' }, t('admin.loading')));
+  replace(box, sectionHead(t('admin.apikeys.title'), t('admin.apikeys.lead')), reveal, form, h('h3', { class: 'admin-sub' }, t('admin.apikeys.list')), err, list);
+  buildForm(form, reveal, list, err);
+  load(list, err);
+}
+
+async function buildForm(card, reveal, list, listErr) {
+  const units = await allUnits();
+  const name = h('input', { type: 'text', maxlength: '100', autocomplete: 'off', testid: 'apikey-name', placeholder: t('admin.apikeys.namePlaceholder') });
+  const unitBox = checkGroup(t('admin.apikeys.units'), unitOptions(units), [], { testid: 'apikey-units', hint: t('admin.apikeys.unitsHint') });
+  const err = msgBox();
+  const btn = h('button', { type: 'submit', class: 'primary', testid: 'apikey-create' }, t('admin.apikeys.create'));
+  const form = h('form', {
+    class: 'admin-form',
+    novalidate: true,
+    on: {
+      submit: async (ev) => {
+        ev.preventDefault();
+        message(err, '');
+        const n = name.value.trim();
+        if (!n) {
+          message(err, t('admin.apikeys.errName'));
+          name.focus();
+          return;
+        }
+        btn.disabled = true;
+        const res = await api('POST', '/api/v1/apikeys', { body: { name: n, units: unitBox.values() } });
+        btn.disabled = false;
+        if (res.status !== 201 || !res.body || !res.body.key) {
+          message(err, errorText(res));
+          return;
+        }
+        name.value = '';
+        for (const b of form.querySelectorAll('input[type=checkbox]')) b.checked = false;
+        const s = secretBox({
+          title: t('admin.apikeys.shownOnce', { name: res.body.name || n }),
+          lead: t('admin.apikeys.shownOnceLead'),
+          value: res.body.key,
+          testid: 'apikey-secret',
+          onDone: () => name.focus(),
+        });
+        replace(reveal, s);
+        s.querySelector('input').focus();
+        s.querySelector('input').select();
+        ctx.toast(t('admin.apikeys.created'));
+        load(list, listErr);
+      },
+    },
+  },
+  h('h3', { class: 'admin-sub' }, t('admin.apikeys.new')),
+  h('div', { class: 'field-row' }, field(t('admin.apikeys.name'), name)),
+  unitBox.el,
+  err,
+  h('div', { class: 'form-buttons' }, btn));
+  replace(card, form);
+}
+
+async function load(list, err) {
+  const res = await api('GET', '/api/v1/apikeys');
+  list.removeAttribute('aria-busy');
+  if (res.status !== 200 || !res.body) {
+    replace(list);
+    message(err, errorText(res));
+    return;
+  }
+  message(err, '');
+  const items = (res.body.items || []).slice().sort((a, b) => Number(!!a.revoked_at) - Number(!!b.revoked_at) || String(b.created_at).localeCompare(String(a.created_at)));
+  replace(list, table({
+    caption: t('admin.apikeys.list'),
+    testid: 'apikeys',
+    empty: t('admin.apikeys.empty'),
+    cols: [{ label: t('admin.apikeys.name') }, { label: t('admin.apikeys.units') }, { label: t('admin.apikeys.createdAt') }, { label: t('admin.apikeys.state') }, { label: t('admin.actions'), cls: 'actions' }],
+    rows: items.map((k) => ({
+      attrs: { testid: 'apikey-row', 'data-key-id': k.id, class: k.revoked_at ? 'off' : null },
+      cells: [
+        h('span', { class: 'strong' }, k.name),
+        unitPills(k.units),
+        dateTime(k.created_at, lang()),
+        k.revoked_at ? h('span', { class: 'pill off' }, t('admin.apikeys.revokedAt', { at: dateTime(k.revoked_at, lang()) })) : h('span', { class: 'pill ok' }, t('admin.apikeys.active')),
+        k.revoked_at ? null : h('button', {
+          type: 'button', class: 'btn small danger-outline', testid: 'apikey-revoke', 'aria-label': t('admin.apikeys.revokeOf', { name: k.name }),
+          on: { click: () => revoke(k, list, err) },
+        }, t('admin.apikeys.revoke')),
+      ],
+    })),
+  }));
+}
+
+async function revoke(k, list, err) {
+  const ok = await confirm({ title: t('admin.apikeys.revokeTitle', { name: k.name }), text: t('admin.apikeys.revokeText'), ok: t('admin.apikeys.revoke') });
+  if (!ok) return;
+  const res = await api('DELETE', `/api/v1/apikeys/${encodeURIComponent(k.id)}`);
+  if (res.status !== 204) {
+    message(err, errorText(res));
+    return;
+  }
+  ctx.toast(t('admin.apikeys.revoked', { name: k.name }));
+  load(list, err);
+}
