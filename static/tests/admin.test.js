@@ -151,6 +151,7 @@ test('admin area: an agent made in the UI logs in; an API key shown once works o
 
     // ---- API keys ----
     await openSection(page, 'apikeys');
+    await page.click('[data-testid=apikey-new]');
     await page.click('[data-testid=apikey-create]');
     await page.locator('[role=alert]', { hasText: 'give the key a name' }).waitFor();
     await page.fill('[data-testid=apikey-name]', 'CRM integration');
@@ -159,6 +160,7 @@ test('admin area: an agent made in the UI logs in; an API key shown once works o
     const secret = page.locator('[data-testid=apikey-secret]');
     await secret.waitFor();
     const key = await secret.inputValue();
+    await page.waitForFunction(() => document.activeElement && document.activeElement.dataset.testid === 'apikey-secret');
     assert.match(key, /^ck_/);
     await page.locator('.secret-box', { hasText: 'only time the key is shown' }).waitFor();
     await page.click('[data-testid=apikey-secret-copy]');
@@ -183,6 +185,10 @@ test('admin area: an agent made in the UI logs in; an API key shown once works o
 
     // ---- webhooks ----
     await openSection(page, 'webhooks');
+    await page.click('[data-testid=webhook-new]');
+    await page.fill('[data-testid=webhook-url]', 'ftp://example.com/');
+    await page.click('[data-testid=webhook-create]');
+    await page.locator('[role=alert]', { hasText: 'http:// or https://' }).waitFor();
     await page.fill('[data-testid=webhook-url]', hook.url);
     await page.click('[data-testid=webhook-create]');
     await page.locator('[role=alert]', { hasText: 'at least one event' }).waitFor();
@@ -370,7 +376,8 @@ test('admin screens at desktop and phone widths, in English and Turkish: screens
         await page.screenshot({ path: join(SHOTS, `admin-agent-dialog-${size}-${lang}.png`) });
         await page.keyboard.press('Escape');
         await openSection(page, 'apikeys');
-        await page.fill('[data-testid=apikey-name]', `Shot ${size} ${lang}`);
+        await page.click('[data-testid=apikey-new]');
+    await page.fill('[data-testid=apikey-name]', `Shot ${size} ${lang}`);
         await page.click('[data-testid=apikey-create]');
         await page.locator('[data-testid=apikey-secret]').waitFor();
         assert.deepEqual(await runAxe(page), [], `axe: key shown once ${size} ${lang}`);

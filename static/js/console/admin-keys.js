@@ -3,7 +3,7 @@
 
 import { h, replace, api, dateTime } from '../dom.js';
 import { t, lang } from '../i18n.js';
-import { field, checkGroup, unitOptions, unitPills, table, confirm, errorText, allUnits, sectionHead, msgBox, message, secretBox } from './admin-ui.js';
+import { field, checkGroup, unitOptions, unitPills, table, confirm, formDialog, focusAfterClose, errorText, allUnits, sectionHead, msgBox, message, secretBox } from './admin-ui.js';
 
 let box;
 let ctx;
@@ -14,61 +14,43 @@ export function render(el, context) {
   const reveal = h('div', { class: 'admin-reveal' });
   const list = h('div', { class: 'admin-body', 'aria-busy': 'true' }, h('p', { class: 'muted' }, t('admin.loading')));
   const err = msgBox();
-  const form = h('div', { class: 'admin-card' }, h('p', { class: 'muted' }, t('admin.loading')));
-  replace(box, sectionHead(t('admin.apikeys.title'), t('admin.apikeys.lead')), reveal, form, h('h3', { class: 'admin-sub' }, t('admin.apikeys.list')), err, list);
-  buildForm(form, reveal, list, err);
+  replace(box,
+    sectionHead(t('admin.apikeys.title'), t('admin.apikeys.lead'),
+      h('button', { type: 'button', class: 'primary', testid: 'apikey-new', on: { click: () => create(reveal, list, err) } }, t('admin.apikeys.new'))),
+    reveal, err, list);
   load(list, err);
 }
 
-async function buildForm(card, reveal, list, listErr) {
+async function create(reveal, list, listErr) {
   const units = await allUnits();
   const name = h('input', { type: 'text', maxlength: '100', autocomplete: 'off', testid: 'apikey-name', placeholder: t('admin.apikeys.namePlaceholder') });
   const unitBox = checkGroup(t('admin.apikeys.units'), unitOptions(units), [], { testid: 'apikey-units', hint: t('admin.apikeys.unitsHint') });
-  const err = msgBox();
-  const btn = h('button', { type: 'submit', class: 'primary', testid: 'apikey-create' }, t('admin.apikeys.create'));
-  const form = h('form', {
-    class: 'admin-form',
-    novalidate: true,
-    on: {
-      submit: async (ev) => {
-        ev.preventDefault();
-        message(err, '');
-        const n = name.value.trim();
-        if (!n) {
-          message(err, t('admin.apikeys.errName'));
-          name.focus();
-          return;
-        }
-        btn.disabled = true;
-        const res = await api('POST', '/api/v1/apikeys', { body: { name: n, units: unitBox.values() } });
-        btn.disabled = false;
-        if (res.status !== 201 || !res.body || !res.body.key) {
-          message(err, errorText(res));
-          return;
-        }
-        name.value = '';
-        for (const b of form.querySelectorAll('input[type=checkbox]')) b.checked = false;
-        const s = secretBox({
-          title: t('admin.apikeys.shownOnce', { name: res.body.name || n }),
-          lead: t('admin.apikeys.shownOnceLead'),
-          value: res.body.key,
-          testid: 'apikey-secret',
-          onDone: () => name.focus(),
-        });
-        replace(reveal, s);
-        s.querySelector('input').focus();
-        s.querySelector('input').select();
-        ctx.toast(t('admin.apikeys.created'));
-        load(list, listErr);
-      },
+  formDialog({
+    title: t('admin.apikeys.new'),
+    lead: t('admin.apikeys.newLead'),
+    fields: [field(t('admin.apikeys.name'), name), unitBox.el],
+    submitLabel: t('admin.apikeys.create'),
+    submitTestid: 'apikey-create',
+    submit: async () => {
+      const n = name.value.trim();
+      if (!n) return t('admin.apikeys.errName');
+      const res = await api('POST', '/api/v1/apikeys', { body: { name: n, units: unitBox.values() } });
+      if (res.status !== 201 || !res.body || !res.body.key) return errorText(res);
+      const s = secretBox({
+        title: t('admin.apikeys.shownOnce', { name: res.body.name || n }),
+        lead: t('admin.apikeys.shownOnceLead'),
+        value: res.body.key,
+        testid: 'apikey-secret',
+        onDone: () => box.querySelector('[data-testid=apikey-new]').focus(),
+      });
+      replace(reveal, s);
+      ctx.toast(t('admin.apikeys.created'));
+      load(list, listErr);
+      // Once the dialog has closed: the secret, selected, ready to copy.
+      focusAfterClose(s.querySelector('input'));
+      return '';
     },
-  },
-  h('h3', { class: 'admin-sub' }, t('admin.apikeys.new')),
-  h('div', { class: 'field-row' }, field(t('admin.apikeys.name'), name)),
-  unitBox.el,
-  err,
-  h('div', { class: 'form-buttons' }, btn));
-  replace(card, form);
+  });
 }
 
 async function load(list, err) {

@@ -75,9 +75,9 @@ async function load(list, err) {
     return;
   }
   replace(list, h('ul', { class: 'reply-list', testid: 'replies', 'aria-label': t('admin.replies.title') }, items.map((r) => h('li', { class: 'reply-card', testid: 'reply-row', 'data-reply-id': r.id, 'data-unit': r.unit, 'data-lang': r.lang },
-    h('div', { class: 'reply-top' },
-      h('h4', { class: 'reply-title' }, r.title),
-      h('span', { class: 'pills' }, h('span', { class: r.unit ? 'pill unit' : 'pill all' }, r.unit ? unitName(r.unit) : t('admin.replies.shared')), h('span', { class: 'pill lang' }, r.lang.toUpperCase()))),
+    h('span', { class: 'pills' }, h('span', { class: r.unit ? 'pill unit' : 'pill all' }, r.unit ? unitName(r.unit) : t('admin.replies.sharedPill')),
+      h('span', { class: 'pill lang', title: t(`admin.lang.${r.lang}`) }, r.lang.toUpperCase())),
+    h('h4', { class: 'reply-title' }, r.title),
     h('p', { class: 'reply-text' }, r.text),
     manages(r) ? h('div', { class: 'row-actions' },
       h('button', { type: 'button', class: 'btn small', testid: 'reply-edit', 'aria-label': t('admin.replies.editOf', { title: r.title }), on: { click: () => edit(r, list, err) } }, t('admin.edit')),

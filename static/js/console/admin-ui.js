@@ -86,10 +86,19 @@ export function dialogElement() {
   dlg = h('dialog', { class: 'dialog admin-dialog', 'aria-labelledby': 'adm-dlg-title' });
   dlg.addEventListener('close', () => {
     replace(dlg);
-    if (returnTo && returnTo.isConnected) returnTo.focus();
+    if (returnTo && returnTo.isConnected) {
+      returnTo.focus();
+      if (returnTo.tagName === 'INPUT' && returnTo.readOnly) returnTo.select();
+    }
     returnTo = null;
   });
   return dlg;
+}
+
+// focusAfterClose names what gets the focus when the open dialog closes
+// (instead of the control that opened it).
+export function focusAfterClose(el) {
+  returnTo = el;
 }
 
 export function closeDialog() {

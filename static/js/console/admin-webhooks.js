@@ -4,7 +4,7 @@
 
 import { h, replace, api, dateTime } from '../dom.js';
 import { t, lang } from '../i18n.js';
-import { field, checkGroup, table, confirm, errorText, sectionHead, msgBox, message, secretBox } from './admin-ui.js';
+import { field, checkGroup, table, confirm, formDialog, focusAfterClose, errorText, sectionHead, msgBox, message, secretBox } from './admin-ui.js';
 
 export const EVENTS = ['chat.closed', 'chat.escalated', 'ticket.created', 'ticket.updated', 'ticket.replied', 'ticket.merged'];
 
@@ -25,70 +25,48 @@ export function render(el, context) {
     err: msgBox(),
     log: h('section', { class: 'admin-log', testid: 'deliveries', hidden: true, 'aria-labelledby': 'wh-log-title' }),
   };
-  replace(box, sectionHead(t('admin.webhooks.title'), t('admin.webhooks.lead')), els.reveal, buildForm(),
-    h('h3', { class: 'admin-sub' }, t('admin.webhooks.list')), els.err, els.list, els.log);
+  replace(box,
+    sectionHead(t('admin.webhooks.title'), t('admin.webhooks.lead'),
+      h('button', { type: 'button', class: 'primary', testid: 'webhook-new', on: { click: () => create() } }, t('admin.webhooks.new'))),
+    els.reveal, els.err, els.list, els.log);
   load();
 }
 
-function buildForm() {
+function create() {
   const url = h('input', { type: 'url', maxlength: '2000', autocomplete: 'off', testid: 'webhook-url', placeholder: 'https://example.com/chatd', spellcheck: 'false' });
   const events = checkGroup(t('admin.webhooks.events'), EVENTS.map((e) => ({ value: e, label: t(`admin.event.${e}`) })), [], { testid: 'webhook-events' });
-  const err = msgBox();
-  const btn = h('button', { type: 'submit', class: 'primary', testid: 'webhook-create' }, t('admin.webhooks.create'));
-  const form = h('form', {
-    class: 'admin-form',
-    novalidate: true,
-    on: {
-      submit: async (ev) => {
-        ev.preventDefault();
-        message(err, '');
-        let u;
-        try {
-          u = new URL(url.value.trim());
-        } catch {
-          u = null;
-        }
-        if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:')) {
-          message(err, t('admin.webhooks.errURL'));
-          url.focus();
-          return;
-        }
-        const chosen = events.values();
-        if (!chosen.length) {
-          message(err, t('admin.webhooks.errEvents'));
-          events.first().focus();
-          return;
-        }
-        btn.disabled = true;
-        const res = await api('POST', '/api/v1/webhooks', { body: { url: url.value.trim(), events: chosen } });
-        btn.disabled = false;
-        if (res.status !== 201 || !res.body) {
-          message(err, errorText(res));
-          return;
-        }
-        url.value = '';
-        for (const b of form.querySelectorAll('input[type=checkbox]')) b.checked = false;
-        const s = secretBox({
-          title: t('admin.webhooks.shownOnce'),
-          lead: t('admin.webhooks.shownOnceLead'),
-          value: res.body.secret || '',
-          testid: 'webhook-secret',
-          onDone: () => url.focus(),
-        });
-        replace(els.reveal, s);
-        s.querySelector('input').focus();
-        s.querySelector('input').select();
-        ctx.toast(t('admin.webhooks.created'));
-        load();
-      },
+  formDialog({
+    title: t('admin.webhooks.new'),
+    fields: [field(t('admin.webhooks.url'), url, { hint: t('admin.webhooks.urlHint') }), events.el],
+    submitLabel: t('admin.webhooks.create'),
+    submitTestid: 'webhook-create',
+    submit: async () => {
+      let u;
+      try {
+        u = new URL(url.value.trim());
+      } catch {
+        u = null;
+      }
+      if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:')) return t('admin.webhooks.errURL');
+      const chosen = events.values();
+      if (!chosen.length) return t('admin.webhooks.errEvents');
+      const res = await api('POST', '/api/v1/webhooks', { body: { url: url.value.trim(), events: chosen } });
+      if (res.status !== 201 || !res.body) return errorText(res);
+      const s = secretBox({
+        title: t('admin.webhooks.shownOnce'),
+        lead: t('admin.webhooks.shownOnceLead'),
+        value: res.body.secret || '',
+        testid: 'webhook-secret',
+        onDone: () => box.querySelector('[data-testid=webhook-new]').focus(),
+      });
+      replace(els.reveal, s);
+      ctx.toast(t('admin.webhooks.created'));
+      load();
+      // Once the dialog has closed: the secret, selected, ready to copy.
+      focusAfterClose(s.querySelector('input'));
+      return '';
     },
-  },
-  h('h3', { class: 'admin-sub' }, t('admin.webhooks.new')),
-  field(t('admin.webhooks.url'), url, { hint: t('admin.webhooks.urlHint') }),
-  events.el,
-  err,
-  h('div', { class: 'form-buttons' }, btn));
-  return h('div', { class: 'admin-card' }, form);
+  });
 }
 
 async function load() {
