@@ -312,19 +312,33 @@ test('a supervisor sees only the standard replies of their units in the admin ar
       assert.ok(r.unit === 'technical' || r.unit === '', JSON.stringify(r));
       assert.equal(r.editable, r.unit === 'technical');
     }
-    // They make one for their unit; the team list offers only theirs.
-    await page.click('[data-testid=reply-new]');
+    // They make one for their unit, by keyboard alone; the team list offers only theirs.
+    const focused = () => page.evaluate(() => document.activeElement && document.activeElement.dataset.testid);
+    await page.focus('[data-testid=reply-new]');
+    await page.keyboard.press('Enter');
+    await page.locator('dialog[open]').waitFor();
+    assert.equal(await focused(), 'reply-unit');
     const offered = await page.locator('[data-testid=reply-unit] option').evaluateAll((os) => os.map((o) => o.value));
     assert.deepEqual(offered, ['technical']);
-    await page.fill('[data-testid=reply-title]', 'Restart');
-    await page.fill('[data-testid=reply-text]', 'Please restart the app and try again.');
-    await page.click('[data-testid=reply-save]');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'reply-lang');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'reply-title');
+    await page.keyboard.type('Restart');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'reply-text');
+    await page.keyboard.type('Please restart the app and try again.');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'reply-save');
+    await page.keyboard.press('Enter');
     await page.locator('[data-testid=reply-row]', { hasText: 'Restart' }).waitFor();
     const mine = (await rest(srv.url, 'GET', '/api/v1/canned-replies?unit=technical', { token: (await rest(srv.url, 'POST', '/api/v1/auth/login', { body: sup })).body.token })).body.items;
     assert.ok(mine.some((r) => r.title === 'Restart' && r.unit === 'technical'));
     // And delete it again, after a confirmation.
     await page.locator('[data-testid=reply-row]', { hasText: 'Restart' }).locator('[data-testid=reply-delete]').click();
-    await page.click('[data-testid=confirm-ok]');
+    assert.equal(await focused(), 'confirm-ok');
+    await page.keyboard.press('Enter');
     await page.locator('[data-testid=reply-row]', { hasText: 'Restart' }).waitFor({ state: 'detached' });
     assert.deepEqual(errors, []);
     await context.close();

@@ -4,7 +4,7 @@
 import { h, replace, api } from '../dom.js';
 import { t } from '../i18n.js';
 import { state } from './store.js';
-import { field, checkGroup, unitOptions, unitPills, table, formDialog, confirm, errorText, allUnits, sectionHead, msgBox, message } from './admin-ui.js';
+import { field, checkGroup, unitOptions, unitPills, table, formDialog, confirm, errorText, allUnits, sectionHead, msgBox, message, refocus } from './admin-ui.js';
 
 const ROLES = ['agent', 'supervisor', 'admin'];
 const ERRORS = { conflict: 'admin.agents.errConflict', unknown_unit: 'admin.agents.errUnit' };
@@ -63,6 +63,7 @@ async function load(list, err) {
       ],
     })),
   }));
+  refocus(list);
 }
 
 function refresh() {

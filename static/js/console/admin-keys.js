@@ -3,7 +3,7 @@
 
 import { h, replace, api, dateTime } from '../dom.js';
 import { t, lang } from '../i18n.js';
-import { field, checkGroup, unitOptions, unitPills, table, confirm, formDialog, focusAfterClose, errorText, allUnits, sectionHead, msgBox, message, secretBox } from './admin-ui.js';
+import { field, checkGroup, unitOptions, unitPills, table, confirm, formDialog, focusAfterClose, errorText, allUnits, sectionHead, msgBox, message, secretBox, refocus } from './admin-ui.js';
 
 let box;
 let ctx;
@@ -67,7 +67,7 @@ async function load(list, err) {
     caption: t('admin.apikeys.list'),
     testid: 'apikeys',
     empty: t('admin.apikeys.empty'),
-    cols: [{ label: t('admin.apikeys.name') }, { label: t('admin.apikeys.units') }, { label: t('admin.apikeys.createdAt') }, { label: t('admin.apikeys.state') }, { label: t('admin.actions'), cls: 'actions' }],
+    cols: [{ label: t('admin.apikeys.name') }, { label: t('admin.agents.units') }, { label: t('admin.apikeys.createdAt') }, { label: t('admin.apikeys.state') }, { label: t('admin.actions'), cls: 'actions' }],
     rows: items.map((k) => ({
       attrs: { testid: 'apikey-row', 'data-key-id': k.id, class: k.revoked_at ? 'off' : null },
       cells: [
@@ -82,6 +82,7 @@ async function load(list, err) {
       ],
     })),
   }));
+  refocus(list);
 }
 
 async function revoke(k, list, err) {

@@ -5,7 +5,7 @@
 import { h, replace, api } from '../dom.js';
 import { t, unitName } from '../i18n.js';
 import { state } from './store.js';
-import { field, formDialog, confirm, errorText, allUnits, sectionHead, msgBox, message } from './admin-ui.js';
+import { field, formDialog, confirm, errorText, allUnits, sectionHead, msgBox, message, refocus } from './admin-ui.js';
 
 const LANGS = ['tr', 'en'];
 const SHARED = '*'; // the filter's value for replies of every unit
@@ -83,6 +83,7 @@ async function load(list, err) {
       h('button', { type: 'button', class: 'btn small', testid: 'reply-edit', 'aria-label': t('admin.replies.editOf', { title: r.title }), on: { click: () => edit(r, list, err) } }, t('admin.edit')),
       h('button', { type: 'button', class: 'btn small danger-outline', testid: 'reply-delete', 'aria-label': t('admin.replies.deleteOf', { title: r.title }), on: { click: () => remove(r, list, err) } }, t('admin.delete')))
       : h('p', { class: 'muted small' }, t('admin.replies.notYours'))))));
+  refocus(list);
 }
 
 async function edit(r, list, err) {

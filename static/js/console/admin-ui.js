@@ -205,3 +205,13 @@ export function sectionHead(title, lead, ...tools) {
     h('div', { class: 'admin-head-text' }, h('h2', { class: 'admin-title', tabindex: '-1' }, title), lead ? h('p', { class: 'muted' }, lead) : null),
     tools.length ? h('div', { class: 'admin-tools' }, tools) : null);
 }
+
+// refocus puts the focus on the screen's title when what had it went away
+// (a row removed after a confirmation), so the keyboard keeps its place.
+export function refocus(el) {
+  const a = document.activeElement;
+  if (el && (!a || a === document.body)) {
+    const title = el.closest('.admin') ? el.closest('.admin').querySelector('.admin-title') : null;
+    if (title) title.focus();
+  }
+}

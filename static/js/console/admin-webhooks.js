@@ -4,7 +4,7 @@
 
 import { h, replace, api, dateTime } from '../dom.js';
 import { t, lang } from '../i18n.js';
-import { field, checkGroup, table, confirm, formDialog, focusAfterClose, errorText, sectionHead, msgBox, message, secretBox } from './admin-ui.js';
+import { field, checkGroup, table, confirm, formDialog, focusAfterClose, errorText, sectionHead, msgBox, message, secretBox, refocus } from './admin-ui.js';
 
 export const EVENTS = ['chat.closed', 'chat.escalated', 'ticket.created', 'ticket.updated', 'ticket.replied', 'ticket.merged'];
 
@@ -96,6 +96,7 @@ async function load() {
       ],
     })),
   }));
+  refocus(els.list);
   if (shown && !items.some((w) => w.id === shown.id)) {
     shown = null;
     els.log.hidden = true;
