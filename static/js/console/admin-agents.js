@@ -37,7 +37,7 @@ async function load(list, err) {
     { label: t('admin.agents.name') },
     { label: t('admin.agents.role') },
     { label: t('admin.agents.units') },
-    { label: t('admin.agents.max'), cls: 'num' },
+    { label: t('admin.agents.capacity'), cls: 'num' },
     { label: t('admin.agents.state') },
     { label: t('admin.actions'), cls: 'actions' },
   ];

@@ -108,7 +108,11 @@ export function render(el) {
     list: h('div', { class: 'admin-body', 'aria-live': 'polite' }),
     pager: h('nav', { class: 'pager', 'aria-label': t('admin.audit.pages') }),
   };
-  replace(box, sectionHead(t('admin.audit.title'), t('admin.audit.lead')), h('div', { class: 'admin-card' }, form), els.err, els.list, els.pager);
+  // On a phone the filters fold away unless some are set.
+  const active = Object.keys(query).length;
+  const fold = h('details', { class: 'admin-card filter-fold', testid: 'audit-filters', open: active > 0 || !window.matchMedia('(max-width: 720px)').matches },
+    h('summary', null, active ? t('admin.audit.filtersOn', { n: active }) : t('admin.filters')), form);
+  replace(box, sectionHead(t('admin.audit.title'), t('admin.audit.lead')), fold, els.err, els.list, els.pager);
   loadNames(c.actor);
   load();
 }
@@ -122,6 +126,9 @@ async function loadNames(select) {
   const keep = select.value || query.actor || '';
   select.append(...list.map((a) => h('option', { value: a.id }, `${a.name} (${a.email})`)));
   select.value = keep;
+  // API keys are named by their names too.
+  const keys = await api('GET', '/api/v1/apikeys');
+  if (keys.status === 200 && keys.body) for (const k of keys.body.items || []) names.set(k.id, k.name);
   if (els && els.rows) draw(els.rows);
 }
 
