@@ -405,6 +405,21 @@ test('admin screens at desktop and phone widths, in English and Turkish: screens
         await context.close();
       }
     }
+    // A narrow laptop or a tablet: the visitor panel's column goes, five tabs still fit.
+    const { context, page, errors } = await login(ADMIN, { viewport: { width: 1024, height: 768 }, locale: 'tr-TR', base: srv.url });
+    await openSection(page, 'agents');
+    await page.locator('[data-testid=agent-row]').nth(3).waitFor();
+    const bar = await page.evaluate(() => {
+      const el = document.querySelector('.tabs');
+      return { over: el.scrollWidth - el.clientWidth, cut: [...el.querySelectorAll('.tab')].filter((b) => b.scrollWidth > b.clientWidth + 1).map((b) => `${b.textContent} ${b.scrollWidth}/${b.clientWidth}`) };
+    });
+    assert.ok(bar.over <= 1 && !bar.cut.length, `every tab label is whole and inside the tab bar: ${JSON.stringify(bar)}`);
+    const wide = await page.evaluate(() => { const w = document.querySelector(".admin-table-wrap"); return w.scrollWidth - w.clientWidth; });
+    const cols = await page.evaluate(() => [...document.querySelectorAll(".admin-table tbody tr:nth-child(2) td")].map((td) => Math.round(td.getBoundingClientRect().width)).join(","));
+    assert.ok(wide <= 1, `the agents table is ${wide}px wider than its place (${cols})`);
+    await fullShot(page, 'admin-agents-tablet-tr');
+    assert.deepEqual(errors, []);
+    await context.close();
   } finally {
     await srv.stop();
     await hook.close();

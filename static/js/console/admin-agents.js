@@ -38,7 +38,6 @@ async function load(list, err) {
     { label: t('admin.agents.role') },
     { label: t('admin.agents.units') },
     { label: t('admin.agents.capacity'), cls: 'num' },
-    { label: t('admin.agents.state') },
     { label: t('admin.actions'), cls: 'actions' },
   ];
   replace(list, table({
@@ -49,11 +48,13 @@ async function load(list, err) {
     rows: items.map((a) => ({
       attrs: { testid: 'agent-row', 'data-agent-id': a.id, 'data-email': a.email, class: a.disabled ? 'off' : null },
       cells: [
-        h('div', { class: 'who-cell' }, h('span', { class: 'strong' }, a.name), h('span', { class: 'muted small' }, a.email)),
+        h('div', { class: 'who-cell' },
+          h('span', { class: 'name-line' }, h('span', { class: 'strong' }, a.name),
+            a.disabled ? h('span', { class: 'pill off', testid: 'agent-state' }, t('admin.agents.disabled')) : null),
+          h('span', { class: 'muted small' }, a.email)),
         t(`role.${a.role}`),
         unitPills(a.units),
         String(a.max_chats),
-        a.disabled ? h('span', { class: 'pill off', testid: 'agent-state' }, t('admin.agents.disabled')) : h('span', { class: 'pill ok', testid: 'agent-state' }, t('admin.agents.active')),
         h('div', { class: 'row-actions' },
           h('button', { type: 'button', class: 'btn small', testid: 'agent-edit', 'aria-label': t('admin.agents.editOf', { name: a.name }), on: { click: () => edit(a) } }, t('admin.edit')),
           state.me && a.id === state.me.id ? null
