@@ -13,6 +13,7 @@ import * as queue from './queue.js';
 import * as tickets from './tickets.js';
 import * as board from './board.js';
 import * as dialogs from './dialogs.js';
+import * as admin from './admin.js';
 
 const app = document.getElementById('app');
 let socket = null;
@@ -583,6 +584,7 @@ function renderWorkspace() {
     ['tickets', t('tab.tickets')],
   ];
   if (me.role === 'supervisor' || me.role === 'admin') tabs.push(['board', t('tab.board')]);
+  if (admin.visible(me)) tabs.push(['admin', t('tab.admin')]);
   const tabBar = h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('console.views') },
     tabs.map(([id, label]) => h('button', { type: 'button', role: 'tab', id: `tab-${id}`, class: 'tab', 'data-tab': id, 'aria-controls': `pane-${id}`, on: { click: () => actions.setTab(id) } }, label, id === 'chats' ? h('span', { class: 'tab-count' }) : null)));
   const top = h('header', { class: 'top' },
@@ -601,8 +603,9 @@ function renderWorkspace() {
     h('div', { id: 'pane-chats', role: 'tabpanel', 'aria-labelledby': 'tab-chats', class: 'pane' }, chatlist.render({ actions })),
     h('div', { id: 'pane-queue', role: 'tabpanel', 'aria-labelledby': 'tab-queue', class: 'pane' }, queue.render({ actions })),
     h('div', { id: 'pane-tickets', role: 'tabpanel', 'aria-labelledby': 'tab-tickets', class: 'pane' }, tickets.renderList({ actions })),
-    me.role === 'supervisor' || me.role === 'admin' ? h('div', { id: 'pane-board', role: 'tabpanel', 'aria-labelledby': 'tab-board', class: 'pane' }, h('p', { class: 'muted pad' }, t('board.side'))) : null);
-  const main = h('main', { class: 'main', id: 'main' }, conversation.render({ actions }), tickets.renderDetail({ actions }), board.render({ actions }));
+    me.role === 'supervisor' || me.role === 'admin' ? h('div', { id: 'pane-board', role: 'tabpanel', 'aria-labelledby': 'tab-board', class: 'pane' }, h('p', { class: 'muted pad' }, t('board.side'))) : null,
+    admin.visible(me) ? h('div', { id: 'pane-admin', role: 'tabpanel', 'aria-labelledby': 'tab-admin', class: 'pane' }, admin.renderNav({ actions })) : null);
+  const main = h('main', { class: 'main', id: 'main' }, conversation.render({ actions }), tickets.renderDetail({ actions }), board.render({ actions }), admin.visible(me) ? admin.render({ actions }) : null);
   const toastEl = h('div', { class: 'toast', role: 'status', 'aria-live': 'polite' });
   replace(app, h('div', { class: 'workspace' }, top, h('nav', { class: 'left', 'aria-label': t('console.views') }, tabBar, leftPanes), main, side.render({ actions })), toastEl, dialogs.mount({ actions }));
   const els = { presence, conn, tabBar, notifyBtn, soundBtn, toastEl };
@@ -628,6 +631,7 @@ function renderWorkspace() {
     els.toastEl.hidden = !state.toast;
     if (what && what.tab && state.tab === 'tickets') tickets.load({ actions });
     if (what && what.tab && state.tab === 'board') board.load({ actions });
+    if (what && what.tab && state.tab === 'admin') admin.load();
   };
   current = (what) => {
     refresh(what);
