@@ -968,10 +968,13 @@ test('keyboard: arrows move between the tabs, Alt+B opens the board, and the sho
     await page.keyboard.press('ArrowRight');
     await page.locator('#tab-queue[aria-selected=true]').waitFor();
     assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-queue');
+    // A supervisor's last tab is the admin area (their units' standard replies).
     await page.keyboard.press('End');
-    await page.locator('#tab-board[aria-selected=true]').waitFor();
+    await page.locator('#tab-admin[aria-selected=true]').waitFor();
     await page.keyboard.press('ArrowRight');
     await page.locator('#tab-chats[aria-selected=true]').waitFor();
+    await page.keyboard.press('ArrowLeft');
+    await page.locator('#tab-admin[aria-selected=true]').waitFor();
     await page.keyboard.press('ArrowLeft');
     await page.locator('#tab-board[aria-selected=true]').waitFor();
     await page.keyboard.press('Home');
