@@ -176,6 +176,7 @@ type ticketRequest struct {
 // requester is locked first on PostgreSQL, so two equal requests at once
 // make one ticket.
 func (db *DB) openOrMerge(ctx context.Context, tx *sqlx.Tx, req ticketRequest) (*chat.Ticket, bool, error) {
+	req.email = chat.NormalEmail(req.email)
 	if db.engine == Postgres {
 		for _, k := range requesterKeys(req) {
 			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", k); err != nil {
@@ -191,7 +192,7 @@ func (db *DB) openOrMerge(ctx context.Context, tx *sqlx.Tx, req ticketRequest) (
 		return tk, true, err
 	}
 	id := uuid.NewString()
-	requester := "email:" + strings.ToLower(req.email)
+	requester := "email:" + req.email
 	var visitorID any
 	if req.visitorID != "" {
 		requester, visitorID = "visitor:"+req.visitorID, req.visitorID
@@ -221,7 +222,7 @@ func requesterKeys(req ticketRequest) []string {
 		keys = append(keys, "ticket-requester:visitor:"+req.visitorID)
 	}
 	if req.email != "" {
-		keys = append(keys, "ticket-requester:email:"+strings.ToLower(req.email))
+		keys = append(keys, "ticket-requester:email:"+req.email)
 	}
 	return keys
 }
@@ -704,7 +705,7 @@ func (db *DB) Tickets(ctx context.Context, f TicketFilter) ([]*chat.Ticket, stri
 		where, args = append(where, "status = ?"), append(args, f.Status)
 	}
 	if f.Email != "" {
-		where, args = append(where, "email = ?"), append(args, f.Email)
+		where, args = append(where, "email = ?"), append(args, chat.NormalEmail(f.Email))
 	}
 	if f.VisitorID != "" {
 		where, args = append(where, "visitor_id = ?"), append(args, f.VisitorID)

@@ -447,3 +447,24 @@ func TestDeliveryLease(t *testing.T) {
 		t.Fatalf("after the lease: %+v %v", again, err)
 	}
 }
+
+// TestMergeIgnoresEmailCase: an email is one requester whatever its case
+// and surrounding spaces, for the merge rule and the email filter alike.
+func TestMergeIgnoresEmailCase(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	first, merged := request(t, db, nil, " Can@Example.com", "technical", "Uygulama açılmıyor", "Uygulama açılışta kapanıyor.")
+	if merged || first.Email != "can@example.com" {
+		t.Fatalf("first request: email %q merged %v; want can@example.com stored", first.Email, merged)
+	}
+	again, merged := request(t, db, nil, "can@example.com", "technical", "uygulama acilmiyor", "hala kapanıyor")
+	if !merged || again.ID != first.ID {
+		t.Fatalf("the same requester in lower case opened %s (merged %v), want it merged into %s", again.ID, merged, first.ID)
+	}
+	for _, q := range []string{"CAN@EXAMPLE.COM", " can@example.com ", "Can@Example.com"} {
+		items, _, err := db.Tickets(ctx, store.TicketFilter{Email: q, Limit: 10})
+		if err != nil || len(items) != 1 || items[0].ID != first.ID {
+			t.Errorf("email filter %q: %d items, %v; want the one ticket", q, len(items), err)
+		}
+	}
+}

@@ -222,7 +222,7 @@ func (api *API) listTickets(c echo.Context) error {
 		return err
 	}
 	f := chat.TicketFilter{Units: access.Units(p), Status: chat.TicketOpen, Limit: limit, Cursor: c.QueryParam("cursor"),
-		Email: trimmed(c.QueryParam("email")), VisitorID: trimmed(c.QueryParam("visitor_id"))}
+		Email: chat.NormalEmail(c.QueryParam("email")), VisitorID: trimmed(c.QueryParam("visitor_id"))}
 	switch s := c.QueryParam("status"); {
 	case s == "all":
 		f.Status = ""
