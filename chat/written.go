@@ -130,7 +130,9 @@ type CannedReply struct {
 type StoredAnswer struct {
 	RequestHash string `db:"request_hash"`
 	Status      int    `db:"status"` // 0 while the first request is still running
-	Body        string `db:"body"`
+	Body        string `db:"body"`   // with Secret, the answer without its secret
+	Secret      int    `db:"secret"` // 1: the answer held a secret, which is not kept
+	ClaimedMS   int64  `db:"created_at"`
 }
 
 // Delivery statuses.

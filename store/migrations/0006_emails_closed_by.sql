@@ -3,3 +3,8 @@
 -- one requester.
 UPDATE visitors SET email = LOWER(TRIM(email)) WHERE email <> LOWER(TRIM(email));
 UPDATE tickets SET email = LOWER(TRIM(email)) WHERE email <> LOWER(TRIM(email));
+
+-- An answer that held a secret (an API key, a webhook secret, a token) is
+-- kept without it: a repeat of its request is told the secret was shown
+-- once rather than given it again.
+ALTER TABLE idempotency_keys ADD COLUMN secret INTEGER NOT NULL DEFAULT 0;
