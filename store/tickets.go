@@ -131,13 +131,14 @@ func (db *DB) Escalate(ctx context.Context, e chat.Escalation, render func(*chat
 		if err != nil {
 			return err
 		}
+		by := e.Who.Closer()
 		if _, err := tx.ExecContext(ctx, db.rebind(`UPDATE chats SET status = 'escalated', ticket_id = ?, closed_at = ?, close_reason = 'escalated',
-			last_activity_at = ?, closed_event = 1 WHERE id = ?`), tk.ID, t, t, e.ChatID); err != nil {
+			last_activity_at = ?, closed_event = 1, closed_by_kind = ?, closed_by_id = ?, closed_by_name = ? WHERE id = ?`), tk.ID, t, t, by.Kind, by.ID, by.Name, e.ChatID); err != nil {
 			return err
 		}
 		c.Status, c.TicketID = chat.StatusEscalated, tk.ID
 		closedAt := msTime(t)
-		c.ClosedAt, c.CloseReason = &closedAt, "escalated"
+		c.ClosedAt, c.CloseReason, c.ClosedBy = &closedAt, "escalated", &by
 		if err := db.emit(ctx, tx, "chat.escalated", map[string]any{"chat": c, "ticket": tk, "merged": merged}); err != nil {
 			return err
 		}

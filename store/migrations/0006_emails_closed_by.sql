@@ -8,3 +8,10 @@ UPDATE tickets SET email = LOWER(TRIM(email)) WHERE email <> LOWER(TRIM(email));
 -- kept without it: a repeat of its request is told the secret was shown
 -- once rather than given it again.
 ALTER TABLE idempotency_keys ADD COLUMN secret INTEGER NOT NULL DEFAULT 0;
+
+-- Who ended a chat: kind visitor, agent, supervisor, admin, apikey or
+-- system, with id and name, stored when it ends rather than guessed from
+-- its reason afterwards. Chats ended before this migration keep ''.
+ALTER TABLE chats ADD COLUMN closed_by_kind TEXT NOT NULL DEFAULT '';
+ALTER TABLE chats ADD COLUMN closed_by_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE chats ADD COLUMN closed_by_name TEXT NOT NULL DEFAULT '';
