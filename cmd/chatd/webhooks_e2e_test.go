@@ -301,7 +301,9 @@ func TestIdempotencyKeepsNoSecret(t *testing.T) {
 		}
 		secret := made[c.field].(string)
 		code, raw, _ = idemPost(t, n, admin, c.path, "secret-"+c.field, c.body)
-		var e struct{ Error struct{ Code, Message string } }
+		var e struct {
+			Error struct{ Code, Message string }
+		}
 		_ = json.Unmarshal(raw, &e)
 		if code != 409 || e.Error.Code != "secret_shown_once" || !strings.Contains(e.Error.Message, made["id"].(string)) || strings.Contains(string(raw), secret) {
 			t.Errorf("%s repeated: %d %s; want 409 secret_shown_once naming %v", c.path, code, raw, made["id"])
