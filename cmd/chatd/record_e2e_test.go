@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -62,13 +63,11 @@ func between(t *testing.T, what string, v *float64, lo, hi float64) {
 	if v == nil || *v < lo || *v > hi {
 		got := "null"
 		if v != nil {
-			got = strings.TrimRight(strings.TrimRight(json.Number(strings.TrimSpace(jsonNum(*v))).String(), "0"), ".")
+			got = strconv.FormatFloat(*v, 'f', 3, 64)
 		}
 		t.Errorf("%s = %s, want between %.2f and %.2f", what, got, lo, hi)
 	}
 }
-
-func jsonNum(f float64) string { b, _ := json.Marshal(f); return string(b) }
 
 // TestTranscriptRecord: the record names who ended each chat (a
 // supervisor, an API key escalating it, the visitor), lists its transfers
