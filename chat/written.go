@@ -63,7 +63,8 @@ type TicketFilter struct {
 type QueuePlace struct {
 	Position int // 1: the next to be answered
 	// ExpectedFirstReply is the position times the recent time between first
-	// replies in the unit (the last 7 days); 0 when there are no figures.
+	// replies in the unit (the last 7 days); 0 when there are no figures
+	// (fewer than two first replies at distinct times).
 	ExpectedFirstReply time.Duration
 }
 

@@ -767,12 +767,13 @@ func parseCursor(c string) (int64, string, error) {
 
 type QueuePlace = chat.QueuePlace
 
-// TicketQueuePlace places an open ticket not yet answered in its unit's
-// queue of open tickets not yet answered, oldest first.
+// TicketQueuePlace places an open ticket in its unit's written queue as
+// staff see it (GET /api/v1/tickets: the unit's open tickets, oldest
+// first), so a ticket the customer reopened after a reply has its place too.
 func (db *DB) TicketQueuePlace(ctx context.Context, tk *chat.Ticket) (QueuePlace, error) {
 	var p QueuePlace
 	c := tk.CreatedAt.UnixMilli()
-	if err := db.x.GetContext(ctx, &p.Position, db.rebind(`SELECT COUNT(*) FROM tickets WHERE unit = ? AND status = 'open' AND first_reply_at IS NULL
+	if err := db.x.GetContext(ctx, &p.Position, db.rebind(`SELECT COUNT(*) FROM tickets WHERE unit = ? AND status = 'open'
 		AND (created_at < ? OR (created_at = ? AND id < ?))`), tk.Unit, c, c, tk.ID); err != nil {
 		return p, fmt.Errorf("queue place: %w", err)
 	}
@@ -782,20 +783,17 @@ func (db *DB) TicketQueuePlace(ctx context.Context, tk *chat.Ticket) (QueuePlace
 		N     int           `db:"n"`
 		First sql.NullInt64 `db:"first"`
 		Last  sql.NullInt64 `db:"last"`
-		Wait  sql.NullInt64 `db:"wait"`
 	}
-	if err := db.x.GetContext(ctx, &fig, db.rebind(`SELECT COUNT(*) AS n, MIN(first_reply_at) AS first, MAX(first_reply_at) AS last,
-		CAST(AVG(first_reply_at - created_at) AS BIGINT) AS wait FROM tickets WHERE unit = ? AND first_reply_at >= ?`), tk.Unit, since); err != nil {
+	if err := db.x.GetContext(ctx, &fig, db.rebind(`SELECT COUNT(*) AS n, MIN(first_reply_at) AS first, MAX(first_reply_at) AS last
+		FROM tickets WHERE unit = ? AND first_reply_at >= ?`), tk.Unit, since); err != nil {
 		return p, fmt.Errorf("queue figures: %w", err)
 	}
-	switch {
-	case fig.N >= 2 && fig.Last.Int64 > fig.First.Int64:
-		// The unit answers one ticket every (last-first)/(n-1); the ticket waits
-		// for those ahead of it and itself.
+	// The unit answers one ticket every (last-first)/(n-1); the ticket waits
+	// for those ahead of it and itself. A single first reply (or several at
+	// one instant) says nothing of that pace: no figure, rather than a guess.
+	if fig.N >= 2 && fig.Last.Int64 > fig.First.Int64 {
 		every := time.Duration((fig.Last.Int64-fig.First.Int64)/int64(fig.N-1)) * time.Millisecond
 		p.ExpectedFirstReply = time.Duration(p.Position) * every
-	case fig.N >= 1 && fig.Wait.Valid:
-		p.ExpectedFirstReply = time.Duration(fig.Wait.Int64) * time.Millisecond
 	}
 	return p, nil
 }

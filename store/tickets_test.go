@@ -468,3 +468,82 @@ func TestMergeIgnoresEmailCase(t *testing.T) {
 		}
 	}
 }
+
+// TestTicketQueuePlace: a unit's open tickets stand in the order staff
+// work them, a ticket the customer reopened after a reply among them; the
+// expected first reply is the recent time between first replies times the
+// place, and none from fewer than two figures.
+func TestTicketQueuePlace(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	var open []*chat.Ticket
+	for i := range 3 {
+		tk, _ := request(t, db, nil, fmt.Sprintf("q%d@example.com", i), "financial", fmt.Sprintf("konu %d", i), fmt.Sprintf("metin %d", i))
+		open = append(open, tk)
+		time.Sleep(2 * time.Millisecond)
+	}
+	place := func(tk *chat.Ticket) store.QueuePlace {
+		t.Helper()
+		tk, err := db.Ticket(ctx, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := db.TicketQueuePlace(ctx, tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for i, tk := range open {
+		if p := place(tk); p.Position != i+1 || p.ExpectedFirstReply != 0 {
+			t.Fatalf("ticket %d: %+v; want position %d, no figure", i, p, i+1)
+		}
+	}
+	// The first is answered, set pending, and reopened by its customer: it
+	// is open again, in the staff queue and in its old place.
+	staff := chat.Sender{Kind: chat.FromAgent, ID: "a", Name: "Ece"}
+	if _, _, err := db.AddTicketEntry(ctx, store.TicketWrite{TicketID: open[0].ID, Kind: chat.EntryReply, From: staff, Text: "belge gönderin"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ChangeTicket(ctx, store.TicketChange{TicketID: open[0].ID, By: staff, Status: chat.TicketPending}); err != nil {
+		t.Fatal(err)
+	}
+	if p := place(open[1]); p.Position != 1 {
+		t.Fatalf("with the first pending the second is at %d, want 1", p.Position)
+	}
+	if _, _, err := db.AddTicketEntry(ctx, store.TicketWrite{TicketID: open[0].ID, Kind: chat.EntryReply, Customer: true,
+		From: chat.Sender{Kind: chat.FromVisitor, Name: "q0"}, Text: "gönderdim"}); err != nil {
+		t.Fatal(err)
+	}
+	listed, _, err := db.Tickets(ctx, store.TicketFilter{Units: []string{"financial"}, Status: chat.TicketOpen, Limit: 10})
+	if err != nil || len(listed) != 3 {
+		t.Fatalf("staff queue: %d tickets, %v", len(listed), err)
+	}
+	for i, tk := range listed {
+		if p := place(tk); p.Position != i+1 || tk.ID != open[i].ID {
+			t.Errorf("staff queue item %d (%s) has place %d", i+1, tk.ID, p.Position)
+		}
+	}
+	// One first reply (the one just given) is no figure.
+	if p := place(open[1]); p.ExpectedFirstReply != 0 {
+		t.Errorf("one first reply gives an expected wait of %v, want none", p.ExpectedFirstReply)
+	}
+	// Two more answered tickets of the unit, first replies 30 and 20
+	// minutes ago: three first replies over 30 minutes, one every 15.
+	for _, ago := range []time.Duration{30 * time.Minute, 20 * time.Minute} {
+		tk, _ := request(t, db, nil, "other@example.com", "financial", "başka "+ago.String(), "x "+ago.String())
+		if _, err := db.ChangeTicket(ctx, store.TicketChange{TicketID: tk.ID, By: staff, Status: chat.TicketSolved}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetFirstReply(ctx, tk.ID, time.Now().Add(-ago)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, tk := range open {
+		p := place(tk)
+		want := time.Duration(i+1) * 15 * time.Minute
+		if p.Position != i+1 || p.ExpectedFirstReply < want-time.Second || p.ExpectedFirstReply > want+time.Second {
+			t.Errorf("ticket %d: %+v; want position %d, about %v", i, p, i+1, want)
+		}
+	}
+}

@@ -15,8 +15,7 @@ import (
 
 // TicketView is a ticket as the API answers it: the ticket, its request
 // (text, from), every later entry in order (notes for staff only), its
-// timeline and, for an open ticket not yet answered, its place in the
-// unit's written queue.
+// timeline and, for an open ticket, its place in the unit's written queue.
 type TicketView struct {
 	*chat.Ticket
 	Text    string             `json:"text"`
@@ -63,7 +62,7 @@ func (api *API) view(ctx context.Context, p chat.Principal, t *chat.Ticket) (*Ti
 		}
 		v.Replies = append(v.Replies, ReplyView{Seq: e.Seq, From: e.From, Text: e.Text, At: e.At, Internal: e.Kind == chat.EntryNote})
 	}
-	if t.Status == chat.TicketOpen && t.FirstReplyAt == nil {
+	if t.Status == chat.TicketOpen { // as the staff queue lists it, answered before or not
 		place, err := api.store.TicketQueuePlace(ctx, t)
 		if err != nil {
 			return nil, err
