@@ -293,13 +293,20 @@ func (db *DB) mergeRequest(ctx context.Context, tx *sqlx.Tx, into *chat.Ticket, 
 	if err := db.insertEvent(ctx, tx, tk.ID, req.at, req.by, chat.EventMergedIn, from, tk.ID); err != nil {
 		return nil, err
 	}
-	if status != tk.Status {
+	tk.UpdatedAt = msTime(req.at)
+	if status != tk.Status { // a pending ticket the customer wrote to again opens: as any move, it is ticket.updated too
 		if err := db.insertEvent(ctx, tx, tk.ID, req.at, req.by, chat.EventStatus, tk.Status, status); err != nil {
 			return nil, err
 		}
+		ch := &chat.TicketEvent{At: msTime(req.at), By: req.by, Kind: chat.EventStatus, From: tk.Status, To: status}
 		tk.Status = status
+		if status != chat.TicketSolved {
+			tk.SolvedAt = nil
+		}
+		if err := db.emit(ctx, tx, "ticket.updated", ticketEvent{Ticket: tk, Change: ch}); err != nil {
+			return nil, err
+		}
 	}
-	tk.UpdatedAt = msTime(req.at)
 	return tk, db.emit(ctx, tx, "ticket.merged", ticketEvent{Ticket: tk, From: from,
 		Entry: &chat.TicketEntry{Seq: seq, Kind: chat.EntryReply, From: req.author, Text: req.text, At: msTime(req.at)}})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -545,5 +546,54 @@ func TestTicketQueuePlace(t *testing.T) {
 		if p.Position != i+1 || p.ExpectedFirstReply < want-time.Second || p.ExpectedFirstReply > want+time.Second {
 			t.Errorf("ticket %d: %+v; want position %d, about %v", i, p, i+1, want)
 		}
+	}
+}
+
+// TestRepeatReopensWithUpdatedEvent: a repeated request that opens a
+// pending ticket again is a status move like any other: besides
+// ticket.merged it writes ticket.updated (pending -> open) to the outbox.
+func TestRepeatReopensWithUpdatedEvent(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	if _, err := db.CreateWebhook(ctx, "https://example.com/hook", []string{"ticket.updated", "ticket.merged"}); err != nil {
+		t.Fatal(err)
+	}
+	v := newVisitor(t, db, "")
+	tk, _ := request(t, db, v, "", "general", "Bonus yüklenmedi", "bonusum gelmedi")
+	if _, err := db.ChangeTicket(ctx, store.TicketChange{TicketID: tk.ID, By: chat.Sender{Kind: chat.FromAgent, ID: "a"}, Status: chat.TicketPending}); err != nil {
+		t.Fatal(err)
+	}
+	if again, merged := request(t, db, v, "", "general", "bonus yuklenmedi", "hâlâ gelmedi"); !merged || again.ID != tk.ID || again.Status != chat.TicketOpen {
+		t.Fatalf("repeat: %+v merged %v", again, merged)
+	}
+	ds, err := db.ClaimDeliveries(ctx, 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var moves []string
+	merges := 0
+	for _, d := range ds {
+		var body struct {
+			Data struct {
+				Ticket struct{ Status string }
+				Change *struct{ From, To string }
+			}
+		}
+		if err := json.Unmarshal([]byte(d.Body), &body); err != nil {
+			t.Fatal(err)
+		}
+		switch d.Event {
+		case "ticket.updated":
+			if body.Data.Change == nil {
+				t.Fatalf("ticket.updated without its change: %s", d.Body)
+			}
+			moves = append(moves, body.Data.Change.From+">"+body.Data.Change.To+" "+body.Data.Ticket.Status)
+		case "ticket.merged":
+			merges++
+		}
+	}
+	sort.Strings(moves)
+	if merges != 1 || len(moves) != 2 || moves[0] != "open>pending pending" || moves[1] != "pending>open open" {
+		t.Fatalf("outbox: %d ticket.merged, ticket.updated moves %v; want 1 and [open>pending pending, pending>open open]", merges, moves)
 	}
 }
