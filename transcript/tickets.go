@@ -411,9 +411,10 @@ func (api *API) escalate(c echo.Context) error {
 		}
 	}
 	subject := chat.Mask(trimmed(body.Subject))
-	ch, err := api.chats.Escalate(ctx, p, c.Param("id"), "", subject)
-	if err != nil {
-		return err
+	id := c.Param("id")
+	ch, err := api.chats.Escalate(ctx, p, id, "", subject)
+	if err != nil { // another unit's chat is not there for this caller: the try is audited
+		return api.denied(ctx, p, access.EscalateChat, "chat", id, err)
 	}
 	api.changed()
 	t, err := api.store.Ticket(ctx, ch.TicketID)

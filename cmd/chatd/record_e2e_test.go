@@ -166,3 +166,32 @@ func TestTranscriptRecord(t *testing.T) {
 		t.Errorf("first_response_seconds %v for a chat no agent answered", *r3.Timings.FirstResponse)
 	}
 }
+
+// TestRefusedEscalationAudited: a REST escalation of a chat the caller may
+// not see (a key of other units, an agent of another unit) is 404, changes
+// nothing, and the try is on the audit record like every denied look.
+func TestRefusedEscalationAudited(t *testing.T) {
+	n := startNode(t, clusterVars(t))
+	admin := adminToken(t, n)
+	agent, _ := newAgent(t, n, "Ece", []string{"general"}, 2)
+	tom := createStaff(t, n, "Tom", "agent", []string{"technical"}, 2)
+	_, techKey := createKey(t, n, admin, "technical")
+	v, _ := newVisitor(t, n)
+	chatID := startChat(t, v, "general", "hesabım kilitli")
+	agent.expect("chat.assigned", forChat(chatID))
+	for _, who := range []string{techKey, tom.token} {
+		var e struct{ Error struct{ Code string } }
+		if code := api(t, "POST", n.url+"/api/v1/chats/"+chatID+"/escalate", who, map[string]any{}, &e); code != 404 || e.Error.Code != "not_found" {
+			t.Fatalf("escalation by a stranger: %d %+v", code, e)
+		}
+	}
+	if ch, err := n.DB.Chat(t.Context(), chatID); err != nil || ch.Status != "active" {
+		t.Fatalf("after refused escalations the chat is %+v (%v)", ch, err)
+	}
+	rows := auditRows(t, n, chatID)
+	for _, want := range []string{"chat.escalate.denied apikey", "chat.escalate.denied agent"} {
+		if !hasRow(rows, want) {
+			t.Errorf("audit lacks %q: %v", want, rows)
+		}
+	}
+}
