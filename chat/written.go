@@ -111,6 +111,7 @@ type Delivery struct {
 	ResponseStatus int        `json:"response_status,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
 	DeliveredAt    *time.Time `json:"delivered_at,omitempty"`
+	RetryFrom      time.Time  `json:"-"` // retries run RetryFor from here: the event, or its last redelivery
 	URL            string     `json:"-"`
 	Secret         string     `json:"-"`
 }

@@ -597,3 +597,42 @@ func TestRepeatReopensWithUpdatedEvent(t *testing.T) {
 		t.Fatalf("outbox: %d ticket.merged, ticket.updated moves %v; want 1 and [open>pending pending, pending>open open]", merges, moves)
 	}
 }
+
+// TestRedeliverWhileLeased: a delivery a node is sending (leased) is not
+// put back for another node to send at the same time: 409; once the
+// attempt is recorded it is, due now with a fresh retry window.
+func TestRedeliverWhileLeased(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	hook, err := db.CreateWebhook(ctx, "https://example.com/hook", []string{"ticket.created"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	request(t, db, nil, "l@example.com", "general", "x", "y")
+	ds, err := db.ClaimDeliveries(ctx, 10, time.Minute)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("claim: %d %v", len(ds), err)
+	}
+	d := ds[0]
+	if _, err := db.Redeliver(ctx, hook.ID, d.ID); code(err) != chat.EConflict {
+		t.Fatalf("redeliver while leased: %v, want conflict", err)
+	}
+	if again, _ := db.ClaimDeliveries(ctx, 10, time.Minute); len(again) != 0 {
+		t.Fatal("a leased delivery was claimed again")
+	}
+	if err := db.DeliveryResult(ctx, d.ID, false, 500, "HTTP 500", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	before := time.Now().Add(-time.Millisecond)
+	re, err := db.Redeliver(ctx, hook.ID, d.ID)
+	if err != nil || re.Status != chat.DeliveryPending || re.Attempts != 0 || re.RetryFrom.Before(before.Truncate(time.Millisecond)) || !re.RetryFrom.After(re.CreatedAt) {
+		t.Fatalf("redeliver after the attempt: %+v %v; want pending, attempts 0, retries counted from now", re, err)
+	}
+	if ds, err := db.ClaimDeliveries(ctx, 10, time.Minute); err != nil || len(ds) != 1 || ds[0].ID != d.ID {
+		t.Fatalf("the redelivery is not due: %d %v", len(ds), err)
+	}
+	if _, err := db.Redeliver(ctx, hook.ID, "no-such-id"); code(err) != chat.ENotFound {
+		t.Fatalf("redeliver an unknown delivery: %v", err)
+	}
+}

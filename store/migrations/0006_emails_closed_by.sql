@@ -15,3 +15,10 @@ ALTER TABLE idempotency_keys ADD COLUMN secret INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE chats ADD COLUMN closed_by_kind TEXT NOT NULL DEFAULT '';
 ALTER TABLE chats ADD COLUMN closed_by_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE chats ADD COLUMN closed_by_name TEXT NOT NULL DEFAULT '';
+
+-- Webhook redelivery: retries run for their window from retry_from (the
+-- event, or its last redelivery), and leased_until marks a delivery a node
+-- is sending now, which is not redelivered meanwhile.
+ALTER TABLE webhook_deliveries ADD COLUMN retry_from BIGINT NOT NULL DEFAULT 0;
+UPDATE webhook_deliveries SET retry_from = created_at;
+ALTER TABLE webhook_deliveries ADD COLUMN leased_until BIGINT NOT NULL DEFAULT 0;
