@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"strconv"
 	"strings"
 	"time"
 
@@ -199,20 +200,47 @@ func Render(r *Record, format, lang string) ([]byte, string, error) {
 	return nil, "", chat.Errorf(chat.EInvalid, "format %q: want json, txt or html", format)
 }
 
-// Language picks tr or en from ?lang= or Accept-Language.
+// Language picks tr or en: ?lang= when it names one, else the one
+// Accept-Language prefers by its q-values (en;q=0.1, tr -> tr; equal
+// weights: the first listed; q=0: not acceptable), else en.
 func Language(query, accept string) string {
-	for _, l := range []string{query, accept} {
-		for _, part := range strings.Split(l, ",") {
-			tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
-			if strings.HasPrefix(tag, "tr") {
-				return "tr"
-			}
-			if strings.HasPrefix(tag, "en") {
-				return "en"
+	if l := langOf(query); l != "" {
+		return l
+	}
+	best, bestQ := "en", 0.0
+	for _, part := range strings.Split(accept, ",") {
+		tag, params, _ := strings.Cut(part, ";")
+		l := langOf(tag)
+		if l == "" {
+			continue
+		}
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil || f < 0 || f > 1 {
+					f = 0 // malformed: not a preference
+				}
+				q = f
 			}
 		}
+		if q > bestQ {
+			best, bestQ = l, q
+		}
 	}
-	return "en"
+	return best
+}
+
+// langOf is tr or en for a language tag of either (tr, tr-TR, en-GB), else "".
+func langOf(tag string) string {
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	for _, l := range []string{"tr", "en"} {
+		if tag == l || strings.HasPrefix(tag, l+"-") {
+			return l
+		}
+	}
+	return ""
 }
 
 var words = map[string]map[string]string{
