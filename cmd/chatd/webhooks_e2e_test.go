@@ -313,6 +313,12 @@ func TestIdempotencyKeepsNoSecret(t *testing.T) {
 			t.Errorf("%s: the secret is stored with the key's answer (%d rows, %v)", c.path, stored, err)
 		}
 	}
+	// A refused request made nothing and held no secret: its answer is replayed.
+	for range 2 {
+		if code, raw, _ := idemPost(t, n, admin, "/api/v1/webhooks", "secret-refused", map[string]any{"url": "ftp://x", "events": []string{"ticket.created"}}); code != 400 {
+			t.Fatalf("a refused webhook: %d %s", code, raw)
+		}
+	}
 	var keys struct{ Items []map[string]any }
 	if api(t, "GET", n.url+"/api/v1/apikeys", admin, nil, &keys); len(keys.Items) != 1 {
 		t.Errorf("%d API keys after a repeated request, want 1", len(keys.Items))

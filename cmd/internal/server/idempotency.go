@@ -104,7 +104,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 			return s.DB.AbandonIdempotent(ctx, scope, key)
 		}
 		answer, secret := rec.body.String(), false
-		if fields, ok := secretAnswers[c.Path()]; ok {
+		if fields, ok := secretAnswers[c.Path()]; ok && status < 300 { // a refusal holds no secret: it is replayed as it was
 			answer, secret = redact(rec.body.Bytes(), fields), true
 		}
 		return s.DB.FinishIdempotent(ctx, scope, key, status, answer, secret)
