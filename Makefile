@@ -52,13 +52,15 @@ test-browser:
 		$(GO) build -o $(BIN) ./cmd/chatd && cd static/tests && CHATD_BIN=../../$(BIN) CHROMIUM=$(CHROMIUM) node --test; \
 	fi
 
-# bench: the packages' micro-benchmarks (if any), then a short run of every
+# bench: the packages' micro-benchmarks (if any) and the ticket list route
+# over HTTP among 100,000 tickets, then a short run of every
 # chatbench scenario against two chatd nodes on a fresh PostgreSQL database
 # and Redis db 8 (see BENCHMARKS.md). BENCH_ARGS replaces chatbench's short
 # defaults; BENCH_DB=sqlite runs one node on the embedded defaults instead.
 bench: build
 	$(GO) build -o bin/chatbench ./cmd/chatbench
 	$(GO) test -run '^$$' -bench . -benchmem ./chat/ ./store/ ./assign/
+	$(GO) test -run '^$$' -bench BenchmarkListTicketsHTTP -benchtime 200x -benchmem ./cmd/chatd/
 	cmd/chatbench/run.sh $(BENCH_ARGS)
 
 clean:

@@ -2,6 +2,7 @@ package assign
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -270,5 +271,153 @@ func TestVisitorPresenceAndLimits(t *testing.T) {
 	clk.Add(time.Hour)
 	if ev := lifecycle(); len(ev) != 0 {
 		t.Errorf("restated visitor reported: %+v", ev)
+	}
+}
+
+// lifecycleKinds counts the events by kind.
+func lifecycleKinds(ev []Event) map[string]int {
+	n := map[string]int{}
+	for _, e := range ev {
+		n[e.Kind]++
+	}
+	return n
+}
+
+// A limit set to 0 never acts: with each of the three off and the others
+// on, a day passes by the clock with a waiting chat and a served chat
+// whose visitors left and whose agent never answered; the limit that is
+// off reports nothing, the others report theirs.
+func TestLimitsOff(t *testing.T) {
+	on := Limits{VisitorTimeout: 3 * time.Minute, IdleClose: 15 * time.Minute, FirstResponse: 90 * time.Second, Recheck: time.Second}
+	for _, c := range []struct {
+		name string
+		off  func(*Limits)
+		kind string
+	}{
+		{"CHAT_VISITOR_TIMEOUT=0", func(l *Limits) { l.VisitorTimeout = 0 }, EventQueuedLeft},
+		{"CHAT_IDLE_CLOSE=0", func(l *Limits) { l.IdleClose = 0 }, EventIdle},
+		{"CHAT_FIRST_RESPONSE_TIMEOUT=0", func(l *Limits) { l.FirstResponse = 0 }, EventUnanswered},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			clk := newClock()
+			r := newTestRedis(t, clk, Config{})
+			must := must(t)
+			for _, v := range []string{"vq", "va"} {
+				if _, err := r.VisitorConnected(ctx, v, "n1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			must(r.SetPresence(ctx, Agent{ID: "a", Units: []string{"general"}, MaxChats: 1}, StatusOnline))
+			wantPairs(t, "served", must(r.EnqueueChat(ctx, Waiting{ChatID: "ca", Unit: "general", VisitorID: "va"})), "ca>a")
+			wantPairs(t, "waiting", must(r.EnqueueChat(ctx, Waiting{ChatID: "cq", Unit: "general", VisitorID: "vq"})))
+			for _, v := range []string{"vq", "va"} {
+				if _, err := r.VisitorDisconnected(ctx, v, "n1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l := on
+			c.off(&l)
+			seen := map[string]int{}
+			for range 24 * 12 { // a day, five minutes at a time, with the agent and node alive
+				clk.Add(5 * time.Minute)
+				if err := r.Heartbeat(ctx, "a"); err != nil {
+					t.Fatal(err)
+				}
+				if err := r.NodeHeartbeat(ctx, "n1", nil); err != nil {
+					t.Fatal(err)
+				}
+				ev, err := r.Lifecycle(ctx, l)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k, n := range lifecycleKinds(ev) {
+					seen[k] += n
+				}
+			}
+			if seen[c.kind] != 0 {
+				t.Errorf("%s reported %d times with its limit off", c.kind, seen[c.kind])
+			}
+			for _, k := range []string{EventQueuedLeft, EventIdle, EventUnanswered} {
+				if k != c.kind && seen[k] == 0 {
+					t.Errorf("%s never reported with its limit on (%v)", k, seen)
+				}
+			}
+			if q := queueIDs(t, r, "general"); !slices.Equal(q, []string{"cq"}) {
+				t.Errorf("queue %v: nothing moved by itself", q)
+			}
+			if ag, err := r.AgentOf(ctx, "ca"); err != nil || ag != "a" {
+				t.Errorf("the served chat is with %q (%v)", ag, err)
+			}
+		})
+	}
+}
+
+// With CHAT_IDLE_CLOSE=0 the visitors gone from served chats are never
+// due; however many there are, they do not hide a waiting chat whose
+// visitor left after them.
+func TestGoneServedVisitorsDoNotHideQueued(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	r := newTestRedis(t, clk, Config{})
+	must := must(t)
+	const served = 10*lifecycleBatch + 50 // more than one scan window
+	must(r.SetPresence(ctx, Agent{ID: "a", Units: []string{"general"}, MaxChats: served}, StatusOnline))
+	for i := range served {
+		v, chat := fmt.Sprintf("v%d", i), fmt.Sprintf("c%d", i)
+		if _, err := r.VisitorConnected(ctx, v, "n1"); err != nil {
+			t.Fatal(err)
+		}
+		if as := must(r.EnqueueChat(ctx, Waiting{ChatID: chat, Unit: "general", VisitorID: v})); len(as) != 1 || as[0].AgentID != "a" {
+			t.Fatalf("%s: %+v", chat, as)
+		}
+		if _, err := r.VisitorDisconnected(ctx, v, "n1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	limits := Limits{VisitorTimeout: 3 * time.Minute, Recheck: time.Second}
+	clk.Add(time.Hour)
+	if ev, err := r.Lifecycle(ctx, limits); err != nil || len(ev) != 0 {
+		t.Fatalf("gone visitors of served chats reported with idle close off: %d events, %v", len(ev), err)
+	}
+	// A waiting chat in a unit nobody serves; its visitor leaves later than all of them.
+	if _, err := r.VisitorConnected(ctx, "late", "n1"); err != nil {
+		t.Fatal(err)
+	}
+	must(r.EnqueueChat(ctx, Waiting{ChatID: "q", Unit: "financial", VisitorID: "late"}))
+	left := clk.Now()
+	if _, err := r.VisitorDisconnected(ctx, "late", "n1"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(3 * time.Minute)
+	if err := r.Heartbeat(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.NodeHeartbeat(ctx, "n1", nil); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := r.Lifecycle(ctx, limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Event{{Kind: EventQueuedLeft, ChatID: "q", ID: "late", At: left.UTC()}}; !reflect.DeepEqual(ev, want) {
+		t.Fatalf("due %+v, want %+v", ev, want)
+	}
+	// A served chat going back to the queue (its agent is gone) is due by
+	// the visitor timeout again.
+	must(r.SetPresence(ctx, Agent{ID: "a", Units: []string{"general"}, MaxChats: served}, StatusOffline))
+	clk.Add(time.Hour)
+	if _, err := r.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.NodeHeartbeat(ctx, "n1", nil); err != nil {
+		t.Fatal(err)
+	}
+	ev, err = r.Lifecycle(ctx, limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := lifecycleKinds(ev)[EventQueuedLeft]; n != lifecycleBatch {
+		t.Errorf("after the agent left, %d waiting chats of gone visitors reported, want a batch of %d", n, lifecycleBatch)
 	}
 }

@@ -83,6 +83,7 @@ type Chat struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	AssignedAt  *time.Time `json:"assigned_at,omitempty"`
 	ClosedAt    *time.Time `json:"closed_at,omitempty"`
+	ClosedBy    *Sender    `json:"closed_by,omitempty"` // who ended it (Principal.Closer); nil while open
 	LastActive  time.Time  `json:"last_activity_at"`
 }
 

@@ -37,6 +37,7 @@ const (
 	EIdentityNeeded  = "identity_required" // the site accepts verified customers only
 	ECSRF            = "csrf_failed"       // a cookie-authenticated change without the CSRF token or from another origin
 	EIdempotencyKey  = "idempotency_key_reused"
+	ESecretOnce      = "secret_shown_once" // a repeated request whose first answer held a secret, which is not kept
 )
 
 // Error is an error the client should see, with a protocol code.

@@ -65,6 +65,24 @@ func (p Principal) Key() string {
 // IsStaff reports whether the principal is a staff member.
 func (p Principal) IsStaff() bool { return p.Agent != nil }
 
+// Closer names the principal as who ended a chat: kind visitor, the staff
+// role (agent, supervisor, admin), apikey, or system for nobody (the
+// server's own moves, such as closing a chat whose visitor left).
+func (p Principal) Closer() Sender {
+	switch {
+	case p.Agent != nil:
+		return Sender{Kind: p.Agent.Role, ID: p.Agent.ID, Name: p.Agent.Name}
+	case p.APIKey != nil:
+		return Sender{Kind: KindAPIKey, ID: p.APIKey.ID, Name: p.APIKey.Name}
+	case p.VisitorID != "":
+		return Sender{Kind: KindVisitor, ID: p.VisitorID}
+	}
+	return SystemCloser
+}
+
+// SystemCloser is the server itself as who ended a chat.
+var SystemCloser = Sender{Kind: KindSystem, ID: "chatd", Name: "chatd"}
+
 // Sender names the principal as the author of a message.
 func (p Principal) Sender() Sender {
 	switch {

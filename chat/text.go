@@ -36,14 +36,19 @@ func CheckText(text string, maxBytes int) (string, error) {
 // CheckVisitor validates the name and email a visitor gives about
 // themselves (both optional) and returns them trimmed and masked (a card
 // number or an id typed into the name field is hidden like one in a
-// message).
+// message), the email in its normal form (NormalEmail).
 func CheckVisitor(name, email string) (string, string, error) {
-	name, email = strings.TrimSpace(name), strings.TrimSpace(email)
+	name, email = strings.TrimSpace(name), NormalEmail(email)
 	if len(name) > 100 || len(email) > 254 || (email != "" && !strings.Contains(email, "@")) || !utf8.ValidString(name) || !utf8.ValidString(email) {
 		return "", "", Errorf(EInvalid, "name or email is not valid")
 	}
 	return Mask(name), Mask(email), nil
 }
+
+// NormalEmail is the one form an email address is stored and compared in:
+// trimmed and lower case, so Can@Example.com and can@example.com are one
+// requester.
+func NormalEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // ErrNUL refuses text with a NUL character: PostgreSQL cannot store one,
 // so it is turned away before anything is stored, on every database alike.

@@ -63,7 +63,8 @@ type TicketFilter struct {
 type QueuePlace struct {
 	Position int // 1: the next to be answered
 	// ExpectedFirstReply is the position times the recent time between first
-	// replies in the unit (the last 7 days); 0 when there are no figures.
+	// replies in the unit (the last 7 days); 0 when there are no figures
+	// (fewer than two first replies at distinct times).
 	ExpectedFirstReply time.Duration
 }
 
@@ -110,6 +111,7 @@ type Delivery struct {
 	ResponseStatus int        `json:"response_status,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
 	DeliveredAt    *time.Time `json:"delivered_at,omitempty"`
+	RetryFrom      time.Time  `json:"-"` // retries run RetryFor from here: the event, or its last redelivery
 	URL            string     `json:"-"`
 	Secret         string     `json:"-"`
 }
@@ -130,7 +132,9 @@ type CannedReply struct {
 type StoredAnswer struct {
 	RequestHash string `db:"request_hash"`
 	Status      int    `db:"status"` // 0 while the first request is still running
-	Body        string `db:"body"`
+	Body        string `db:"body"`   // with Secret, the answer without its secret
+	Secret      int    `db:"secret"` // 1: the answer held a secret, which is not kept
+	ClaimedMS   int64  `db:"created_at"`
 }
 
 // Delivery statuses.

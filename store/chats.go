@@ -30,9 +30,12 @@ type chatRow struct {
 	AssignedAt  sql.NullInt64  `db:"assigned_at"`
 	ClosedAt    sql.NullInt64  `db:"closed_at"`
 	LastActive  int64          `db:"last_activity_at"`
+	ClosedByK   string         `db:"closed_by_kind"`
+	ClosedByID  string         `db:"closed_by_id"`
+	ClosedByN   string         `db:"closed_by_name"`
 }
 
-const chatCols = "id, visitor_id, unit, status, priority, agent_id, last_seq, last_note, close_reason, ticket_id, rating, created_at, assigned_at, closed_at, last_activity_at"
+const chatCols = "id, visitor_id, unit, status, priority, agent_id, last_seq, last_note, close_reason, ticket_id, rating, created_at, assigned_at, closed_at, last_activity_at, closed_by_kind, closed_by_id, closed_by_name"
 
 func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
@@ -45,12 +48,16 @@ func nullTime(n sql.NullInt64) *time.Time {
 }
 
 func (r chatRow) chat() *chat.Chat {
-	return &chat.Chat{
+	c := &chat.Chat{
 		ID: r.ID, VisitorID: r.VisitorID, Unit: r.Unit, Status: r.Status, Priority: r.Priority,
 		AgentID: r.AgentID.String, LastSeq: r.LastSeq, LastNote: r.LastNote, CloseReason: r.CloseReason,
 		TicketID: r.TicketID.String, Rating: int(r.Rating.Int64), CreatedAt: msTime(r.CreatedAt),
 		AssignedAt: nullTime(r.AssignedAt), ClosedAt: nullTime(r.ClosedAt), LastActive: msTime(r.LastActive),
 	}
+	if r.ClosedByK != "" {
+		c.ClosedBy = &chat.Sender{Kind: r.ClosedByK, ID: r.ClosedByID, Name: r.ClosedByN}
+	}
+	return c
 }
 
 type messageRow struct {
@@ -295,7 +302,9 @@ func (db *DB) transit(ctx context.Context, t chat.Transition, withVisitor bool) 
 		set, args = append(set, "unit = ?"), append(args, t.Unit)
 	}
 	if t.To == chat.StatusClosed || t.To == chat.StatusEscalated {
-		set, args = append(set, "closed_at = ?", "close_reason = ?"), append(args, ms, t.Reason)
+		by := t.Who.Closer()
+		set = append(set, "closed_at = ?", "close_reason = ?", "closed_by_kind = ?", "closed_by_id = ?", "closed_by_name = ?")
+		args = append(args, ms, t.Reason, by.Kind, by.ID, by.Name)
 	}
 	args = append(args, t.ChatID)
 	for _, f := range t.From {

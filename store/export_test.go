@@ -4,9 +4,16 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 )
+
+// SetFirstReply stamps a ticket's first reply at at, as if a reply came then.
+func (db *DB) SetFirstReply(ctx context.Context, ticketID string, at time.Time) error {
+	_, err := db.x.ExecContext(ctx, db.rebind("UPDATE tickets SET first_reply_at = ? WHERE id = ?"), at.UnixMilli(), ticketID)
+	return err
+}
 
 // SeedTickets writes n tickets straight to the table, many rows a
 // statement, for the benchmarks: unit and status chosen by pick(i),

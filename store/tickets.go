@@ -131,13 +131,14 @@ func (db *DB) Escalate(ctx context.Context, e chat.Escalation, render func(*chat
 		if err != nil {
 			return err
 		}
+		by := e.Who.Closer()
 		if _, err := tx.ExecContext(ctx, db.rebind(`UPDATE chats SET status = 'escalated', ticket_id = ?, closed_at = ?, close_reason = 'escalated',
-			last_activity_at = ?, closed_event = 1 WHERE id = ?`), tk.ID, t, t, e.ChatID); err != nil {
+			last_activity_at = ?, closed_event = 1, closed_by_kind = ?, closed_by_id = ?, closed_by_name = ? WHERE id = ?`), tk.ID, t, t, by.Kind, by.ID, by.Name, e.ChatID); err != nil {
 			return err
 		}
 		c.Status, c.TicketID = chat.StatusEscalated, tk.ID
 		closedAt := msTime(t)
-		c.ClosedAt, c.CloseReason = &closedAt, "escalated"
+		c.ClosedAt, c.CloseReason, c.ClosedBy = &closedAt, "escalated", &by
 		if err := db.emit(ctx, tx, "chat.escalated", map[string]any{"chat": c, "ticket": tk, "merged": merged}); err != nil {
 			return err
 		}
@@ -176,6 +177,7 @@ type ticketRequest struct {
 // requester is locked first on PostgreSQL, so two equal requests at once
 // make one ticket.
 func (db *DB) openOrMerge(ctx context.Context, tx *sqlx.Tx, req ticketRequest) (*chat.Ticket, bool, error) {
+	req.email = chat.NormalEmail(req.email)
 	if db.engine == Postgres {
 		for _, k := range requesterKeys(req) {
 			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", k); err != nil {
@@ -191,7 +193,7 @@ func (db *DB) openOrMerge(ctx context.Context, tx *sqlx.Tx, req ticketRequest) (
 		return tk, true, err
 	}
 	id := uuid.NewString()
-	requester := "email:" + strings.ToLower(req.email)
+	requester := "email:" + req.email
 	var visitorID any
 	if req.visitorID != "" {
 		requester, visitorID = "visitor:"+req.visitorID, req.visitorID
@@ -221,7 +223,7 @@ func requesterKeys(req ticketRequest) []string {
 		keys = append(keys, "ticket-requester:visitor:"+req.visitorID)
 	}
 	if req.email != "" {
-		keys = append(keys, "ticket-requester:email:"+strings.ToLower(req.email))
+		keys = append(keys, "ticket-requester:email:"+req.email)
 	}
 	return keys
 }
@@ -291,13 +293,20 @@ func (db *DB) mergeRequest(ctx context.Context, tx *sqlx.Tx, into *chat.Ticket, 
 	if err := db.insertEvent(ctx, tx, tk.ID, req.at, req.by, chat.EventMergedIn, from, tk.ID); err != nil {
 		return nil, err
 	}
-	if status != tk.Status {
+	tk.UpdatedAt = msTime(req.at)
+	if status != tk.Status { // a pending ticket the customer wrote to again opens: as any move, it is ticket.updated too
 		if err := db.insertEvent(ctx, tx, tk.ID, req.at, req.by, chat.EventStatus, tk.Status, status); err != nil {
 			return nil, err
 		}
+		ch := &chat.TicketEvent{At: msTime(req.at), By: req.by, Kind: chat.EventStatus, From: tk.Status, To: status}
 		tk.Status = status
+		if status != chat.TicketSolved {
+			tk.SolvedAt = nil
+		}
+		if err := db.emit(ctx, tx, "ticket.updated", ticketEvent{Ticket: tk, Change: ch}); err != nil {
+			return nil, err
+		}
 	}
-	tk.UpdatedAt = msTime(req.at)
 	return tk, db.emit(ctx, tx, "ticket.merged", ticketEvent{Ticket: tk, From: from,
 		Entry: &chat.TicketEntry{Seq: seq, Kind: chat.EntryReply, From: req.author, Text: req.text, At: msTime(req.at)}})
 }
@@ -704,7 +713,7 @@ func (db *DB) Tickets(ctx context.Context, f TicketFilter) ([]*chat.Ticket, stri
 		where, args = append(where, "status = ?"), append(args, f.Status)
 	}
 	if f.Email != "" {
-		where, args = append(where, "email = ?"), append(args, f.Email)
+		where, args = append(where, "email = ?"), append(args, chat.NormalEmail(f.Email))
 	}
 	if f.VisitorID != "" {
 		where, args = append(where, "visitor_id = ?"), append(args, f.VisitorID)
@@ -765,12 +774,13 @@ func parseCursor(c string) (int64, string, error) {
 
 type QueuePlace = chat.QueuePlace
 
-// TicketQueuePlace places an open ticket not yet answered in its unit's
-// queue of open tickets not yet answered, oldest first.
+// TicketQueuePlace places an open ticket in its unit's written queue as
+// staff see it (GET /api/v1/tickets: the unit's open tickets, oldest
+// first), so a ticket the customer reopened after a reply has its place too.
 func (db *DB) TicketQueuePlace(ctx context.Context, tk *chat.Ticket) (QueuePlace, error) {
 	var p QueuePlace
 	c := tk.CreatedAt.UnixMilli()
-	if err := db.x.GetContext(ctx, &p.Position, db.rebind(`SELECT COUNT(*) FROM tickets WHERE unit = ? AND status = 'open' AND first_reply_at IS NULL
+	if err := db.x.GetContext(ctx, &p.Position, db.rebind(`SELECT COUNT(*) FROM tickets WHERE unit = ? AND status = 'open'
 		AND (created_at < ? OR (created_at = ? AND id < ?))`), tk.Unit, c, c, tk.ID); err != nil {
 		return p, fmt.Errorf("queue place: %w", err)
 	}
@@ -780,20 +790,17 @@ func (db *DB) TicketQueuePlace(ctx context.Context, tk *chat.Ticket) (QueuePlace
 		N     int           `db:"n"`
 		First sql.NullInt64 `db:"first"`
 		Last  sql.NullInt64 `db:"last"`
-		Wait  sql.NullInt64 `db:"wait"`
 	}
-	if err := db.x.GetContext(ctx, &fig, db.rebind(`SELECT COUNT(*) AS n, MIN(first_reply_at) AS first, MAX(first_reply_at) AS last,
-		CAST(AVG(first_reply_at - created_at) AS BIGINT) AS wait FROM tickets WHERE unit = ? AND first_reply_at >= ?`), tk.Unit, since); err != nil {
+	if err := db.x.GetContext(ctx, &fig, db.rebind(`SELECT COUNT(*) AS n, MIN(first_reply_at) AS first, MAX(first_reply_at) AS last
+		FROM tickets WHERE unit = ? AND first_reply_at >= ?`), tk.Unit, since); err != nil {
 		return p, fmt.Errorf("queue figures: %w", err)
 	}
-	switch {
-	case fig.N >= 2 && fig.Last.Int64 > fig.First.Int64:
-		// The unit answers one ticket every (last-first)/(n-1); the ticket waits
-		// for those ahead of it and itself.
+	// The unit answers one ticket every (last-first)/(n-1); the ticket waits
+	// for those ahead of it and itself. A single first reply (or several at
+	// one instant) says nothing of that pace: no figure, rather than a guess.
+	if fig.N >= 2 && fig.Last.Int64 > fig.First.Int64 {
 		every := time.Duration((fig.Last.Int64-fig.First.Int64)/int64(fig.N-1)) * time.Millisecond
 		p.ExpectedFirstReply = time.Duration(p.Position) * every
-	case fig.N >= 1 && fig.Wait.Valid:
-		p.ExpectedFirstReply = time.Duration(fig.Wait.Int64) * time.Millisecond
 	}
 	return p, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -445,5 +446,193 @@ func TestDeliveryLease(t *testing.T) {
 	again, err := db.ClaimDeliveries(ctx, 10, time.Minute)
 	if err != nil || len(again) != 1 || again[0].ID != first[0].ID || again[0].Attempts != 2 {
 		t.Fatalf("after the lease: %+v %v", again, err)
+	}
+}
+
+// TestMergeIgnoresEmailCase: an email is one requester whatever its case
+// and surrounding spaces, for the merge rule and the email filter alike.
+func TestMergeIgnoresEmailCase(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	first, merged := request(t, db, nil, " Can@Example.com", "technical", "Uygulama açılmıyor", "Uygulama açılışta kapanıyor.")
+	if merged || first.Email != "can@example.com" {
+		t.Fatalf("first request: email %q merged %v; want can@example.com stored", first.Email, merged)
+	}
+	again, merged := request(t, db, nil, "can@example.com", "technical", "uygulama acilmiyor", "hala kapanıyor")
+	if !merged || again.ID != first.ID {
+		t.Fatalf("the same requester in lower case opened %s (merged %v), want it merged into %s", again.ID, merged, first.ID)
+	}
+	for _, q := range []string{"CAN@EXAMPLE.COM", " can@example.com ", "Can@Example.com"} {
+		items, _, err := db.Tickets(ctx, store.TicketFilter{Email: q, Limit: 10})
+		if err != nil || len(items) != 1 || items[0].ID != first.ID {
+			t.Errorf("email filter %q: %d items, %v; want the one ticket", q, len(items), err)
+		}
+	}
+}
+
+// TestTicketQueuePlace: a unit's open tickets stand in the order staff
+// work them, a ticket the customer reopened after a reply among them; the
+// expected first reply is the recent time between first replies times the
+// place, and none from fewer than two figures.
+func TestTicketQueuePlace(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	var open []*chat.Ticket
+	for i := range 3 {
+		tk, _ := request(t, db, nil, fmt.Sprintf("q%d@example.com", i), "financial", fmt.Sprintf("konu %d", i), fmt.Sprintf("metin %d", i))
+		open = append(open, tk)
+		time.Sleep(2 * time.Millisecond)
+	}
+	place := func(tk *chat.Ticket) store.QueuePlace {
+		t.Helper()
+		tk, err := db.Ticket(ctx, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := db.TicketQueuePlace(ctx, tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for i, tk := range open {
+		if p := place(tk); p.Position != i+1 || p.ExpectedFirstReply != 0 {
+			t.Fatalf("ticket %d: %+v; want position %d, no figure", i, p, i+1)
+		}
+	}
+	// The first is answered, set pending, and reopened by its customer: it
+	// is open again, in the staff queue and in its old place.
+	staff := chat.Sender{Kind: chat.FromAgent, ID: "a", Name: "Ece"}
+	if _, _, err := db.AddTicketEntry(ctx, store.TicketWrite{TicketID: open[0].ID, Kind: chat.EntryReply, From: staff, Text: "belge gönderin"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ChangeTicket(ctx, store.TicketChange{TicketID: open[0].ID, By: staff, Status: chat.TicketPending}); err != nil {
+		t.Fatal(err)
+	}
+	if p := place(open[1]); p.Position != 1 {
+		t.Fatalf("with the first pending the second is at %d, want 1", p.Position)
+	}
+	if _, _, err := db.AddTicketEntry(ctx, store.TicketWrite{TicketID: open[0].ID, Kind: chat.EntryReply, Customer: true,
+		From: chat.Sender{Kind: chat.FromVisitor, Name: "q0"}, Text: "gönderdim"}); err != nil {
+		t.Fatal(err)
+	}
+	listed, _, err := db.Tickets(ctx, store.TicketFilter{Units: []string{"financial"}, Status: chat.TicketOpen, Limit: 10})
+	if err != nil || len(listed) != 3 {
+		t.Fatalf("staff queue: %d tickets, %v", len(listed), err)
+	}
+	for i, tk := range listed {
+		if p := place(tk); p.Position != i+1 || tk.ID != open[i].ID {
+			t.Errorf("staff queue item %d (%s) has place %d", i+1, tk.ID, p.Position)
+		}
+	}
+	// One first reply (the one just given) is no figure.
+	if p := place(open[1]); p.ExpectedFirstReply != 0 {
+		t.Errorf("one first reply gives an expected wait of %v, want none", p.ExpectedFirstReply)
+	}
+	// Two more answered tickets of the unit, first replies 30 and 20
+	// minutes ago: three first replies over 30 minutes, one every 15.
+	for _, ago := range []time.Duration{30 * time.Minute, 20 * time.Minute} {
+		tk, _ := request(t, db, nil, "other@example.com", "financial", "başka "+ago.String(), "x "+ago.String())
+		if _, err := db.ChangeTicket(ctx, store.TicketChange{TicketID: tk.ID, By: staff, Status: chat.TicketSolved}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetFirstReply(ctx, tk.ID, time.Now().Add(-ago)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, tk := range open {
+		p := place(tk)
+		want := time.Duration(i+1) * 15 * time.Minute
+		if p.Position != i+1 || p.ExpectedFirstReply < want-time.Second || p.ExpectedFirstReply > want+time.Second {
+			t.Errorf("ticket %d: %+v; want position %d, about %v", i, p, i+1, want)
+		}
+	}
+}
+
+// TestRepeatReopensWithUpdatedEvent: a repeated request that opens a
+// pending ticket again is a status move like any other: besides
+// ticket.merged it writes ticket.updated (pending -> open) to the outbox.
+func TestRepeatReopensWithUpdatedEvent(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	if _, err := db.CreateWebhook(ctx, "https://example.com/hook", []string{"ticket.updated", "ticket.merged"}); err != nil {
+		t.Fatal(err)
+	}
+	v := newVisitor(t, db, "")
+	tk, _ := request(t, db, v, "", "general", "Bonus yüklenmedi", "bonusum gelmedi")
+	if _, err := db.ChangeTicket(ctx, store.TicketChange{TicketID: tk.ID, By: chat.Sender{Kind: chat.FromAgent, ID: "a"}, Status: chat.TicketPending}); err != nil {
+		t.Fatal(err)
+	}
+	if again, merged := request(t, db, v, "", "general", "bonus yuklenmedi", "hâlâ gelmedi"); !merged || again.ID != tk.ID || again.Status != chat.TicketOpen {
+		t.Fatalf("repeat: %+v merged %v", again, merged)
+	}
+	ds, err := db.ClaimDeliveries(ctx, 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var moves []string
+	merges := 0
+	for _, d := range ds {
+		var body struct {
+			Data struct {
+				Ticket struct{ Status string }
+				Change *struct{ From, To string }
+			}
+		}
+		if err := json.Unmarshal([]byte(d.Body), &body); err != nil {
+			t.Fatal(err)
+		}
+		switch d.Event {
+		case "ticket.updated":
+			if body.Data.Change == nil {
+				t.Fatalf("ticket.updated without its change: %s", d.Body)
+			}
+			moves = append(moves, body.Data.Change.From+">"+body.Data.Change.To+" "+body.Data.Ticket.Status)
+		case "ticket.merged":
+			merges++
+		}
+	}
+	sort.Strings(moves)
+	if merges != 1 || len(moves) != 2 || moves[0] != "open>pending pending" || moves[1] != "pending>open open" {
+		t.Fatalf("outbox: %d ticket.merged, ticket.updated moves %v; want 1 and [open>pending pending, pending>open open]", merges, moves)
+	}
+}
+
+// TestRedeliverWhileLeased: a delivery a node is sending (leased) is not
+// put back for another node to send at the same time: 409; once the
+// attempt is recorded it is, due now with a fresh retry window.
+func TestRedeliverWhileLeased(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	hook, err := db.CreateWebhook(ctx, "https://example.com/hook", []string{"ticket.created"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	request(t, db, nil, "l@example.com", "general", "x", "y")
+	ds, err := db.ClaimDeliveries(ctx, 10, time.Minute)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("claim: %d %v", len(ds), err)
+	}
+	d := ds[0]
+	if _, err := db.Redeliver(ctx, hook.ID, d.ID); code(err) != chat.EConflict {
+		t.Fatalf("redeliver while leased: %v, want conflict", err)
+	}
+	if again, _ := db.ClaimDeliveries(ctx, 10, time.Minute); len(again) != 0 {
+		t.Fatal("a leased delivery was claimed again")
+	}
+	if err := db.DeliveryResult(ctx, d.ID, false, 500, "HTTP 500", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	before := time.Now().Add(-time.Millisecond)
+	re, err := db.Redeliver(ctx, hook.ID, d.ID)
+	if err != nil || re.Status != chat.DeliveryPending || re.Attempts != 0 || re.RetryFrom.Before(before.Truncate(time.Millisecond)) || !re.RetryFrom.After(re.CreatedAt) {
+		t.Fatalf("redeliver after the attempt: %+v %v; want pending, attempts 0, retries counted from now", re, err)
+	}
+	if ds, err := db.ClaimDeliveries(ctx, 10, time.Minute); err != nil || len(ds) != 1 || ds[0].ID != d.ID {
+		t.Fatalf("the redelivery is not due: %d %v", len(ds), err)
+	}
+	if _, err := db.Redeliver(ctx, hook.ID, "no-such-id"); code(err) != chat.ENotFound {
+		t.Fatalf("redeliver an unknown delivery: %v", err)
 	}
 }

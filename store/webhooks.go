@@ -95,8 +95,8 @@ func (db *DB) emit(ctx context.Context, tx *sqlx.Tx, event string, data any) err
 		if err != nil {
 			return fmt.Errorf("emit %s: %w", event, err)
 		}
-		if _, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO webhook_deliveries (id, webhook_id, event, body, status, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, 'pending', ?, ?)`), id, h.ID, event, string(body), t, t); err != nil {
+		if _, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO webhook_deliveries (id, webhook_id, event, body, status, next_attempt_at, created_at, retry_from)
+			VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`), id, h.ID, event, string(body), t, t, t); err != nil {
 			return fmt.Errorf("emit %s: %w", event, err)
 		}
 	}
@@ -155,7 +155,7 @@ func (db *DB) exists(ctx context.Context, query string, args ...any) (bool, erro
 	return true, nil
 }
 
-const deliveryCols = `d.id, d.webhook_id, d.event, d.body, d.status, d.attempts, d.next_attempt_at, d.last_error, d.response_status, d.created_at, d.delivered_at`
+const deliveryCols = `d.id, d.webhook_id, d.event, d.body, d.status, d.attempts, d.next_attempt_at, d.last_error, d.response_status, d.created_at, d.delivered_at, d.retry_from`
 
 type deliveryRow struct {
 	ID             string        `db:"id"`
@@ -169,6 +169,7 @@ type deliveryRow struct {
 	ResponseStatus int           `db:"response_status"`
 	CreatedAt      int64         `db:"created_at"`
 	DeliveredAt    sql.NullInt64 `db:"delivered_at"`
+	RetryFrom      int64         `db:"retry_from"`
 	URL            string        `db:"url"`
 	Secret         string        `db:"secret"`
 }
@@ -176,7 +177,7 @@ type deliveryRow struct {
 func (r deliveryRow) delivery() *Delivery {
 	return &Delivery{ID: r.ID, WebhookID: r.WebhookID, Event: r.Event, Body: r.Body, Status: r.Status, Attempts: r.Attempts,
 		NextAttemptAt: msTime(r.NextAttemptAt), LastError: r.LastError, ResponseStatus: r.ResponseStatus,
-		CreatedAt: msTime(r.CreatedAt), DeliveredAt: nullTime(r.DeliveredAt), URL: r.URL, Secret: r.Secret}
+		CreatedAt: msTime(r.CreatedAt), DeliveredAt: nullTime(r.DeliveredAt), RetryFrom: msTime(r.RetryFrom), URL: r.URL, Secret: r.Secret}
 }
 
 // ClaimDeliveries takes up to limit pending deliveries that are due and
@@ -200,8 +201,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 			return err
 		}
 		for _, r := range rows {
-			if _, err := tx.ExecContext(ctx, db.rebind("UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?"),
-				t+lease.Milliseconds(), r.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, db.rebind("UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, leased_until = ? WHERE id = ?"),
+				t+lease.Milliseconds(), t+lease.Milliseconds(), r.ID); err != nil {
 				return err
 			}
 			r.Attempts++
@@ -221,13 +222,13 @@ func (db *DB) DeliveryResult(ctx context.Context, id string, ok bool, status int
 	var err error
 	switch {
 	case ok:
-		_, err = db.x.ExecContext(ctx, db.rebind("UPDATE webhook_deliveries SET status = 'delivered', response_status = ?, last_error = '', delivered_at = ? WHERE id = ?"),
+		_, err = db.x.ExecContext(ctx, db.rebind("UPDATE webhook_deliveries SET status = 'delivered', response_status = ?, last_error = '', delivered_at = ?, leased_until = 0 WHERE id = ?"),
 			status, now(), id)
 	case next.IsZero():
-		_, err = db.x.ExecContext(ctx, db.rebind("UPDATE webhook_deliveries SET status = 'failed', response_status = ?, last_error = ? WHERE id = ?"),
+		_, err = db.x.ExecContext(ctx, db.rebind("UPDATE webhook_deliveries SET status = 'failed', response_status = ?, last_error = ?, leased_until = 0 WHERE id = ?"),
 			status, chat.Cut(errText, 500), id)
 	default:
-		_, err = db.x.ExecContext(ctx, db.rebind("UPDATE webhook_deliveries SET response_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?"),
+		_, err = db.x.ExecContext(ctx, db.rebind("UPDATE webhook_deliveries SET response_status = ?, last_error = ?, next_attempt_at = ?, leased_until = 0 WHERE id = ?"),
 			status, chat.Cut(errText, 500), next.UnixMilli(), id)
 	}
 	if err != nil {
@@ -267,14 +268,24 @@ func (db *DB) Deliveries(ctx context.Context, webhookID, cursorStr string, limit
 }
 
 // Redeliver puts a delivery of the webhook back in the queue, due now, with
-// the same id (receivers de-duplicate by it).
+// the same id (receivers de-duplicate by it) and a fresh retry schedule: its
+// attempts count from zero and it is retried for the whole window again. A
+// delivery a node is sending right now (leased) is refused with conflict:
+// two nodes never send one delivery at once.
 func (db *DB) Redeliver(ctx context.Context, webhookID, id string) (*Delivery, error) {
-	res, err := db.x.ExecContext(ctx, db.rebind("UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ? AND webhook_id = ?"),
-		now(), id, webhookID)
+	t := now()
+	res, err := db.x.ExecContext(ctx, db.rebind(`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, retry_from = ?, attempts = 0, last_error = ''
+		WHERE id = ? AND webhook_id = ? AND leased_until <= ?`), t, t, id, webhookID, t)
 	if err != nil {
 		return nil, fmt.Errorf("redeliver: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
+		if found, err := db.exists(ctx, "SELECT 1 FROM webhook_deliveries WHERE id = ? AND webhook_id = ?", id, webhookID); err != nil || found {
+			if err != nil {
+				return nil, fmt.Errorf("redeliver: %w", err)
+			}
+			return nil, chat.Errorf(chat.EConflict, "the delivery is being sent right now; redeliver it after this attempt")
+		}
 		return nil, chat.Errorf(chat.ENotFound, "no such delivery")
 	}
 	var r deliveryRow

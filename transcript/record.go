@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +36,7 @@ type Record struct {
 	Timings     Timings                  `json:"timings"`
 	StartedAt   time.Time                `json:"started_at"`
 	ClosedAt    *time.Time               `json:"closed_at,omitempty"`
-	ClosedBy    *chat.Sender             `json:"closed_by,omitempty"`
+	ClosedBy    *chat.Sender             `json:"closed_by,omitempty"` // kind visitor, agent, supervisor, admin, apikey or system
 	CloseReason string                   `json:"close_reason,omitempty"`
 	TicketID    string                   `json:"ticket_id,omitempty"`
 	CSAT        *CSAT                    `json:"csat,omitempty"`
@@ -142,14 +143,12 @@ func BuildRecord(ctx context.Context, s RecordStore, c *chat.Chat, staff bool) (
 			break
 		}
 	}
-	switch c.CloseReason {
-	case "":
-	case "visitor_closed":
-		r.ClosedBy = &chat.Sender{Kind: chat.FromVisitor, ID: c.VisitorID, Name: extra.Visitor.Name}
-	case "agent_closed", "escalated":
-		r.ClosedBy = &chat.Sender{Kind: chat.FromAgent, ID: c.AgentID, Name: name(c.AgentID)}
-	default:
-		r.ClosedBy = &chat.Sender{Kind: chat.FromSystem, ID: "chatd", Name: "chatd"}
+	if c.ClosedBy != nil { // stored when the chat ended; chats ended before it was kept have none
+		by := *c.ClosedBy
+		if by.Kind == chat.KindVisitor && by.Name == "" {
+			by.Name = extra.Visitor.Name
+		}
+		r.ClosedBy = &by
 	}
 	if c.Rating > 0 {
 		r.CSAT = &CSAT{Rating: c.Rating, Comment: extra.RatingComment}
@@ -201,20 +200,47 @@ func Render(r *Record, format, lang string) ([]byte, string, error) {
 	return nil, "", chat.Errorf(chat.EInvalid, "format %q: want json, txt or html", format)
 }
 
-// Language picks tr or en from ?lang= or Accept-Language.
+// Language picks tr or en: ?lang= when it names one, else the one
+// Accept-Language prefers by its q-values (en;q=0.1, tr -> tr; equal
+// weights: the first listed; q=0: not acceptable), else en.
 func Language(query, accept string) string {
-	for _, l := range []string{query, accept} {
-		for _, part := range strings.Split(l, ",") {
-			tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
-			if strings.HasPrefix(tag, "tr") {
-				return "tr"
-			}
-			if strings.HasPrefix(tag, "en") {
-				return "en"
+	if l := langOf(query); l != "" {
+		return l
+	}
+	best, bestQ := "en", 0.0
+	for _, part := range strings.Split(accept, ",") {
+		tag, params, _ := strings.Cut(part, ";")
+		l := langOf(tag)
+		if l == "" {
+			continue
+		}
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil || f < 0 || f > 1 {
+					f = 0 // malformed: not a preference
+				}
+				q = f
 			}
 		}
+		if q > bestQ {
+			best, bestQ = l, q
+		}
 	}
-	return "en"
+	return best
+}
+
+// langOf is tr or en for a language tag of either (tr, tr-TR, en-GB), else "".
+func langOf(tag string) string {
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	for _, l := range []string{"tr", "en"} {
+		if tag == l || strings.HasPrefix(tag, l+"-") {
+			return l
+		}
+	}
+	return ""
 }
 
 var words = map[string]map[string]string{
@@ -224,14 +250,18 @@ var words = map[string]map[string]string{
 		"notes": "Internal notes (staff only)", "assignments": "Assignment record", "ticket": "Continued as ticket", "none": "—",
 		"seconds": "s", "candidates": "candidates", "waited": "waited",
 		"visitor_closed": "closed by the customer", "agent_closed": "closed by the agent", "escalated": "continued in writing",
-		"visitor_left": "the customer left", "no_response": "no response"},
+		"visitor_left": "the customer left", "no_response": "no response",
+		"by_visitor": "customer", "by_agent": "agent", "by_supervisor": "supervisor", "by_admin": "administrator",
+		"by_apikey": "API key", "by_system": "system"},
 	"tr": {"lang": "tr", "title": "Görüşme dökümü", "chat": "Görüşme", "unit": "Birim", "visitor": "Müşteri", "agents": "Temsilciler",
 		"started": "Başlangıç", "closed": "Bitiş", "closedBy": "Sonlandıran", "reason": "Neden", "queue": "Kuyrukta bekleme",
 		"first": "İlk yanıt", "handling": "Görüşme süresi", "csat": "Puan", "transfers": "Aktarımlar", "messages": "Mesajlar",
 		"notes": "İç notlar (yalnızca personel)", "assignments": "Atama kaydı", "ticket": "Yazılı talep olarak devam etti", "none": "—",
 		"seconds": "sn", "candidates": "adaylar", "waited": "bekleme",
 		"visitor_closed": "müşteri kapattı", "agent_closed": "temsilci kapattı", "escalated": "yazılı olarak devam etti",
-		"visitor_left": "müşteri ayrıldı", "no_response": "yanıt verilmedi"},
+		"visitor_left": "müşteri ayrıldı", "no_response": "yanıt verilmedi",
+		"by_visitor": "müşteri", "by_agent": "temsilci", "by_supervisor": "süpervizör", "by_admin": "yönetici",
+		"by_apikey": "API anahtarı", "by_system": "sistem"},
 }
 
 func reasonText(w map[string]string, reason string) string {
@@ -239,6 +269,21 @@ func reasonText(w map[string]string, reason string) string {
 		return s
 	}
 	return reason
+}
+
+// closer names who ended the chat: their name and what they are.
+func closer(w map[string]string, s *chat.Sender) string {
+	if s == nil {
+		return w["none"]
+	}
+	kind, ok := w["by_"+s.Kind]
+	if !ok {
+		kind = s.Kind
+	}
+	if s.Name == "" {
+		return kind
+	}
+	return s.Name + " (" + kind + ")"
 }
 
 func duration(w map[string]string, s *float64) string {
@@ -275,7 +320,7 @@ func renderText(r *Record, w map[string]string) []byte {
 		fmt.Fprintf(&b, "%s: %s (%s)\n", w["closed"], r.ClosedAt.Format(stamp), reasonText(w, r.CloseReason))
 	}
 	if r.ClosedBy != nil {
-		fmt.Fprintf(&b, "%s: %s\n", w["closedBy"], r.ClosedBy.Name)
+		fmt.Fprintf(&b, "%s: %s\n", w["closedBy"], closer(w, r.ClosedBy))
 	}
 	fmt.Fprintf(&b, "%s: %s · %s: %s · %s: %s\n", w["queue"], duration(w, r.Timings.QueueSeconds),
 		w["first"], duration(w, r.Timings.FirstResponseSeconds), w["handling"], duration(w, r.Timings.HandlingSeconds))
@@ -327,6 +372,7 @@ var page = template.Must(template.New("t").Funcs(template.FuncMap{
 		return ""
 	},
 	"dur":    duration,
+	"closer": closer,
 	"reason": reasonText,
 	"who":    who,
 }).Parse(`<!doctype html>
@@ -343,7 +389,7 @@ li.visitor{border-color:#2352d8}li.note{background:#fff8d6;border-color:#c9a400}
 <dt>{{.W.agents}}</dt><dd>{{range $i, $a := .R.Agents}}{{if $i}}, {{end}}{{$a.Name}}{{end}}</dd>
 <dt>{{.W.started}}</dt><dd>{{stamp .R.StartedAt}}</dd>
 {{if .R.ClosedAt}}<dt>{{.W.closed}}</dt><dd>{{stamp .R.ClosedAt}} ({{reason .W .R.CloseReason}})</dd>{{end}}
-{{if .R.ClosedBy}}<dt>{{.W.closedBy}}</dt><dd>{{.R.ClosedBy.Name}}</dd>{{end}}
+{{if .R.ClosedBy}}<dt>{{.W.closedBy}}</dt><dd>{{closer .W .R.ClosedBy}}</dd>{{end}}
 <dt>{{.W.queue}}</dt><dd>{{dur .W .R.Timings.QueueSeconds}}</dd><dt>{{.W.first}}</dt><dd>{{dur .W .R.Timings.FirstResponseSeconds}}</dd>
 <dt>{{.W.handling}}</dt><dd>{{dur .W .R.Timings.HandlingSeconds}}</dd>
 {{if .R.CSAT}}<dt>{{.W.csat}}</dt><dd>{{.R.CSAT.Rating}}/5 {{.R.CSAT.Comment}}</dd>{{end}}

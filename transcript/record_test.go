@@ -12,6 +12,11 @@ func TestLanguage(t *testing.T) {
 	for _, tt := range []struct{ query, accept, want string }{
 		{"tr", "", "tr"}, {"", "tr-TR,tr;q=0.9,en;q=0.8", "tr"}, {"", "de-DE,en;q=0.5", "en"},
 		{"en", "tr-TR", "en"}, {"", "", "en"}, {"xx", "fr", "en"},
+		// q-values decide, not the order.
+		{"", "en;q=0.1, tr", "tr"}, {"", "en-US;q=0.4,tr-TR;q=0.8", "tr"}, {"", "tr;q=0.3, en;q=0.7", "en"},
+		{"", "tr;q=0.5, en;q=0.5", "tr"}, {"", "en;q=0.5, tr;q=0.5", "en"}, {"", "tr;q=0, en;q=0.1", "en"},
+		{"", "tr;q=0", "en"}, {"", "fr, tr;q=0.2", "tr"}, {"", "TR ; Q=0.9 , en;q=0.8", "tr"}, {"", "en;q=abc, tr;q=0.1", "tr"},
+		{"", "trk, tr;q=0.1", "tr"}, {"tr-TR", "en", "tr"}, {"", "*;q=1, tr;q=0.2", "tr"},
 	} {
 		if got := Language(tt.query, tt.accept); got != tt.want {
 			t.Errorf("Language(%q, %q) = %q, want %q", tt.query, tt.accept, got, tt.want)

@@ -15,8 +15,7 @@ import (
 
 // TicketView is a ticket as the API answers it: the ticket, its request
 // (text, from), every later entry in order (notes for staff only), its
-// timeline and, for an open ticket not yet answered, its place in the
-// unit's written queue.
+// timeline and, for an open ticket, its place in the unit's written queue.
 type TicketView struct {
 	*chat.Ticket
 	Text    string             `json:"text"`
@@ -63,7 +62,7 @@ func (api *API) view(ctx context.Context, p chat.Principal, t *chat.Ticket) (*Ti
 		}
 		v.Replies = append(v.Replies, ReplyView{Seq: e.Seq, From: e.From, Text: e.Text, At: e.At, Internal: e.Kind == chat.EntryNote})
 	}
-	if t.Status == chat.TicketOpen && t.FirstReplyAt == nil {
+	if t.Status == chat.TicketOpen { // as the staff queue lists it, answered before or not
 		place, err := api.store.TicketQueuePlace(ctx, t)
 		if err != nil {
 			return nil, err
@@ -222,7 +221,7 @@ func (api *API) listTickets(c echo.Context) error {
 		return err
 	}
 	f := chat.TicketFilter{Units: access.Units(p), Status: chat.TicketOpen, Limit: limit, Cursor: c.QueryParam("cursor"),
-		Email: trimmed(c.QueryParam("email")), VisitorID: trimmed(c.QueryParam("visitor_id"))}
+		Email: chat.NormalEmail(c.QueryParam("email")), VisitorID: trimmed(c.QueryParam("visitor_id"))}
 	switch s := c.QueryParam("status"); {
 	case s == "all":
 		f.Status = ""
@@ -412,9 +411,10 @@ func (api *API) escalate(c echo.Context) error {
 		}
 	}
 	subject := chat.Mask(trimmed(body.Subject))
-	ch, err := api.chats.Escalate(ctx, p, c.Param("id"), "", subject)
-	if err != nil {
-		return err
+	id := c.Param("id")
+	ch, err := api.chats.Escalate(ctx, p, id, "", subject)
+	if err != nil { // another unit's chat is not there for this caller: the try is audited
+		return api.denied(ctx, p, access.EscalateChat, "chat", id, err)
 	}
 	api.changed()
 	t, err := api.store.Ticket(ctx, ch.TicketID)

@@ -183,7 +183,7 @@ func (d *Deliverer) deliver(ctx context.Context, del *chat.Delivery) {
 	if err != nil {
 		errText = err.Error()
 		next = time.Now().Add(d.backoff(del.Attempts))
-		if next.After(del.CreatedAt.Add(d.cfg.RetryFor)) {
+		if next.After(del.RetryFrom.Add(d.cfg.RetryFor)) {
 			next = time.Time{} // out of time: failed
 		}
 	}
@@ -204,8 +204,26 @@ func (d *Deliverer) backoff(attempts int) time.Duration {
 	return time.Duration(float64(b) * (0.8 + 0.4*rand.Float64()))
 }
 
+// SentBody is a stored delivery body as one attempt sends it: with
+// sent_at, the time of this attempt (the body's created_at stays the
+// event's own time). It is signed with the rest, so a receiver can refuse
+// a replayed or long-delayed request by sent_at, retries and
+// redeliveries included.
+func SentBody(stored string, at time.Time) []byte {
+	rest, ok := strings.CutPrefix(stored, "{")
+	if !ok {
+		return []byte(stored)
+	}
+	sep := ","
+	if strings.HasPrefix(strings.TrimSpace(rest), "}") {
+		sep = ""
+	}
+	return []byte(`{"sent_at":"` + at.UTC().Format(time.RFC3339Nano) + `"` + sep + rest)
+}
+
 func (d *Deliverer) post(ctx context.Context, del *chat.Delivery) (int, error) {
-	body := []byte(del.Body)
+	at := time.Now()
+	body := SentBody(del.Body, at)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, del.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
@@ -214,7 +232,7 @@ func (d *Deliverer) post(ctx context.Context, del *chat.Delivery) (int, error) {
 	req.Header.Set("User-Agent", "chatd-webhooks/1")
 	req.Header.Set("X-Chat-Event", del.Event)
 	req.Header.Set("X-Chat-Delivery", del.ID)
-	req.Header.Set("X-Chat-Timestamp", strconv.FormatInt(time.Now().Unix(), 10))
+	req.Header.Set("X-Chat-Timestamp", strconv.FormatInt(at.Unix(), 10))
 	req.Header.Set("X-Chat-Signature", Sign(del.Secret, body))
 	resp, err := d.client.Do(req)
 	if err != nil {

@@ -32,6 +32,11 @@ local K_HB = P .. 'hb'       -- zset: agent -> last heartbeat (ms)
 local K_DISC = P .. 'disc'   -- zset: agent -> moment its last socket closed (ms)
 local K_NODES = P .. 'nodes' -- zset: node -> last heartbeat (ms), for visitor sockets
 local K_VGONE = P .. 'vgone' -- zset: visitor with an open chat -> moment its last socket closed (ms)
+-- The same visitors split by their chat's state, for Lifecycle to scan only
+-- those a limit can apply to: a queued chat's (visitor timeout) and an
+-- active chat's (idle close). K_VGONE stays the presence record.
+local K_VGONE_Q = P .. 'vgone:queued'
+local K_VGONE_A = P .. 'vgone:active'
 local K_UNANSWERED = P .. 'unanswered' -- zset: assigned chat -> moment of assignment (ms), until its agent answers
 
 -- How many candidates an assignment records: the head of the free index,
@@ -115,6 +120,31 @@ local function index(a)
   end
 end
 
+-- gone_index files a gone visitor (in K_VGONE) under their chat's state:
+-- queued or active. Called wherever a visitor goes or their chat moves
+-- between the queue and an agent; a visitor not gone is in neither.
+local function gone_index(v)
+  if not v or v == '' then return end
+  local left = redis.call('ZSCORE', K_VGONE, v)
+  local chat = redis.call('GET', k_vchat(v))
+  if not left or not chat then
+    redis.call('ZREM', K_VGONE_Q, v)
+    redis.call('ZREM', K_VGONE_A, v)
+    return
+  end
+  local ag = redis.call('HGET', k_chat(chat), 'agent')
+  local into, other = K_VGONE_Q, K_VGONE_A
+  if ag and ag ~= '' then into, other = K_VGONE_A, K_VGONE_Q end
+  redis.call('ZADD', into, left, v)
+  redis.call('ZREM', other, v)
+end
+
+-- gone_moved refiles the visitor of a chat that moved between the queue
+-- and an agent.
+local function gone_moved(chat)
+  gone_index(redis.call('HGET', k_chat(chat), 'visitor'))
+end
+
 -- visitor_state is the presence of a chat's visitor: '1' connected, '0'
 -- gone (with the moment it left), '' when the chat names no visitor.
 local function visitor_state(chat)
@@ -141,6 +171,7 @@ local function assign(chat, unit, a, out, rule, cands)
   redis.call('SADD', k_agent_chats(a.id), chat)
   redis.call('HSET', k_agent(a.id), 'last', ARGV[2])
   redis.call('ZADD', K_UNANSWERED, ARGV[2], chat)
+  gone_moved(chat)
   for _, c in ipairs(cands or {}) do
     if c.id == a.id then c.chosen = true end
   end
@@ -339,6 +370,7 @@ local function track_visitor(chat, v)
   if redis.call('HLEN', k_vsock(v)) == 0 then
     redis.call('ZADD', K_VGONE, 'NX', ARGV[2], v)
   end
+  gone_index(v)
 end
 
 -- forget_visitor drops the presence records of a chat that ended.
@@ -348,6 +380,7 @@ local function forget_visitor(chat)
   if redis.call('GET', k_vchat(v)) == chat then
     redis.call('DEL', k_vchat(v))
     redis.call('ZREM', K_VGONE, v)
+    gone_index(v)
   end
 end
 

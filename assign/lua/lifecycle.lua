@@ -5,7 +5,10 @@
 --    visitor sockets no longer count; a visitor with none left is gone
 --    from that node's last heartbeat.
 -- 2. Gone visitors' chats past a limit: queued past the visitor timeout,
---    active past idle close.
+--    active past idle close. Each limit scans only the gone visitors whose
+--    chat is in the state it applies to (K_VGONE_Q, K_VGONE_A), so visitors
+--    a limit that is off (0) would never close cannot fill the window and
+--    hide those that are due.
 -- 3. Assigned chats without an answer past the first-response timeout.
 -- A chat reported is not reported again within the recheck interval, so
 -- nodes running this at once do not act twice. Reply: groups of kind
@@ -24,6 +27,7 @@ for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', int(NOW - TTL
     if redis.call('HLEN', k_vsock(v)) == 0 then
       local chat = redis.call('GET', k_vchat(v))
       if chat and redis.call('ZADD', KEYS[2], 'NX', hb, v) == 1 then
+        gone_index(v)
         add('offline', chat, v, hb)
       end
     end
@@ -39,31 +43,37 @@ local function due(chat)
   return true
 end
 
-if VT > 0 or IC > 0 then
-  local first = VT
-  if first == 0 or (IC > 0 and IC < first) then first = IC end
-  -- Scanned further than reported: gone visitors not due yet (an active
-  -- chat before its idle limit) must not hide the ones that are.
-  local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', int(NOW - first), 'WITHSCORES', 'LIMIT', 0, 10 * BATCH)
+-- Gone visitors recorded before the split are filed once.
+local K_SPLIT = P .. 'vgone:split'
+if redis.call('EXISTS', K_SPLIT) == 0 then
+  for _, v in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do gone_index(v) end
+  redis.call('SET', K_SPLIT, '1')
+end
+
+-- scan reports up to BATCH chats of the gone visitors in set (left before
+-- NOW - limit) as kind. Scanned further than reported: chats reported
+-- within the recheck, and not acted on (an idle chat with a message of
+-- its visitor unanswered), must not hide the others.
+local function scan(set, limit, kind, queued)
+  local gone = redis.call('ZRANGEBYSCORE', set, '-inf', int(NOW - limit), 'WITHSCORES', 'LIMIT', 0, 10 * BATCH)
   local found = 0
   for i = 1, #gone, 2 do
+    if found >= BATCH then break end
     local v, left = gone[i], tonumber(gone[i + 1])
     local chat = redis.call('GET', k_vchat(v))
     local ag = chat and redis.call('HGET', k_chat(chat), 'agent')
-    if found >= BATCH then break end
-    if not ag then
-      redis.call('ZREM', KEYS[2], v) -- no open chat: nothing to wait for
-    elseif ag == '' then
-      if VT > 0 and NOW - left >= VT and due(chat) then
-        add('queued_left', chat, v, left)
-        found = found + 1
-      end
-    elseif IC > 0 and NOW - left >= IC and due(chat) then
-      add('idle', chat, v, left)
+    if not ag or (ag == '') ~= queued then
+      if not ag then redis.call('ZREM', KEYS[2], v) end -- no open chat: nothing to wait for
+      gone_index(v) -- dropped, or filed under the other state
+    elseif due(chat) then
+      add(kind, chat, v, left)
       found = found + 1
     end
   end
 end
+
+if VT > 0 then scan(K_VGONE_Q, VT, 'queued_left', true) end
+if IC > 0 then scan(K_VGONE_A, IC, 'idle', false) end
 
 if FR > 0 then
   for _, chat in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', int(NOW - FR), 'LIMIT', 0, BATCH)) do

@@ -14,6 +14,7 @@ index(agent(ag))
 redis.call('SADD', k_excl(chat), ag)
 redis.call('HSET', KEYS[1], 'agent', '', 'enq', ARGV[2])
 redis.call('ZADD', k_queue(c[1]), int(tonumber(c[4]) - HEAD), chat)
+gone_moved(chat)
 local units = {c[1]}
 for _, u in ipairs(redis.call('SMEMBERS', k_agent_units(ag))) do
   if u ~= c[1] then units[#units + 1] = u end

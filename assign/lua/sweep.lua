@@ -18,6 +18,7 @@ for _, id in ipairs(lost) do
     local c = redis.call('HMGET', key, 'unit', 'base')
     redis.call('HSET', key, 'agent', '', 'enq', ARGV[2])
     redis.call('ZADD', k_queue(c[1]), int(tonumber(c[2]) - HEAD), chat)
+    gone_moved(chat)
     requeued_units[chat] = c[1]
     redis.call('ZREM', K_UNANSWERED, chat)
     owner[chat] = id

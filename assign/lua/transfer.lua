@@ -26,6 +26,7 @@ if target then
   assign(chat, unit, target, out, 'named_agent', {candidate(target, false)})
 else
   redis.call('ZADD', k_queue(unit), c[3], chat)
+  gone_moved(chat)
 end
 local units = {unit}
 if from ~= '' then

@@ -8,4 +8,5 @@ redis.call('ZADD', KEYS[2], ARGV[2], ARGV[7])
 local left = redis.call('ZSCORE', K_VGONE, ARGV[6])
 if not left then return {'ok', '', ''} end
 redis.call('ZREM', K_VGONE, ARGV[6])
+gone_index(ARGV[6])
 return {'ok', redis.call('GET', k_vchat(ARGV[6])) or '', int(tonumber(left))}

@@ -12,4 +12,5 @@ if redis.call('HLEN', KEYS[1]) > 0 then return {'ok', '', ''} end
 local chat = redis.call('GET', k_vchat(ARGV[6]))
 if not chat then return {'ok', '', ''} end
 redis.call('ZADD', K_VGONE, 'NX', ARGV[2], ARGV[6])
+gone_index(ARGV[6])
 return {'ok', chat, int(tonumber(redis.call('ZSCORE', K_VGONE, ARGV[6])))}

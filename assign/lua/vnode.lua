@@ -11,5 +11,6 @@ for i = 7, #ARGV - 1, 2 do
   redis.call('HSET', k_vsock(v), ARGV[6], ARGV[i + 1])
   redis.call('SADD', k_nodevis(ARGV[6]), v)
   redis.call('ZREM', K_VGONE, v)
+  gone_index(v)
 end
 return {'ok', '0'}

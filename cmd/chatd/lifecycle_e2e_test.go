@@ -97,8 +97,8 @@ func TestQueuedVisitorWhoLeaves(t *testing.T) {
 		t.Errorf("closed after %v, before the %v timeout", waited, timeout)
 	}
 	ch, _ := n.DB.Chat(context.Background(), ws[0].chatID)
-	if ch.CloseReason != "visitor_left" {
-		t.Errorf("close reason %q", ch.CloseReason)
+	if ch.CloseReason != "visitor_left" || ch.ClosedBy == nil || ch.ClosedBy.Kind != "system" {
+		t.Errorf("close reason %q, closed by %+v; want visitor_left by the system", ch.CloseReason, ch.ClosedBy)
 	}
 	// The others move up: the blinker to 1 (told on its new socket), the
 	// third to 2.

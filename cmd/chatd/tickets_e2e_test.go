@@ -149,6 +149,11 @@ func TestWrittenChannel(t *testing.T) {
 	if code := api(t, "GET", n.url+"/api/v1/tickets/"+tk.ID, tok, nil, &mine); code != 200 || mine.Status != "open" {
 		t.Fatalf("after the customer's answer: %d %+v", code, mine)
 	}
+	// Open again, it is in the staff queue, and the customer sees its place there.
+	if code := api(t, "GET", n.url+"/api/v1/tickets?unit=account", ece.token, nil, &list); code != 200 || len(list.Items) != 1 || list.Items[0].ID != tk.ID ||
+		mine.Queue == nil || mine.Queue.Position != 1 {
+		t.Fatalf("reopened: staff queue %+v, customer's place %+v", list.Items, mine.Queue)
+	}
 	if len(mine.Replies) != 3 || mine.Replies[1].From.Name != "Ece" || mine.Replies[2].From.Kind != "visitor" {
 		t.Fatalf("the visitor's view: %+v", mine.Replies)
 	}

@@ -261,6 +261,103 @@ func TestIdempotencyKeys(t *testing.T) {
 	}
 }
 
+// idemPost posts body to path with an Idempotency-Key and returns the status,
+// the raw answer and its headers.
+func idemPost(t *testing.T, n *node, token, path, idem string, body any) (int, []byte, http.Header) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", n.url+path, strings.NewReader(string(b)))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", idem)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	checkResponse(t, req, resp, raw)
+	return resp.StatusCode, raw, resp.Header
+}
+
+// TestIdempotencyKeepsNoSecret: an answer holding a secret (an API key, a
+// webhook secret) is stored without it; a repeat of its request makes
+// nothing and is told the secret was shown once (409 secret_shown_once),
+// naming what was made.
+func TestIdempotencyKeepsNoSecret(t *testing.T) {
+	n := startNode(t, clusterVars(t, "CHAT_WEBHOOK_ALLOW_PRIVATE", "1"))
+	admin := adminToken(t, n)
+	for _, c := range []struct {
+		path, field string
+		body        map[string]any
+	}{
+		{"/api/v1/apikeys", "key", map[string]any{"name": "crm"}},
+		{"/api/v1/webhooks", "secret", map[string]any{"url": "http://127.0.0.1:9/hook", "events": []string{"ticket.created"}}},
+	} {
+		code, raw, _ := idemPost(t, n, admin, c.path, "secret-"+c.field, c.body)
+		var made map[string]any
+		if err := json.Unmarshal(raw, &made); err != nil || code != 201 || made[c.field] == "" || made["id"] == "" {
+			t.Fatalf("%s: %d %s", c.path, code, raw)
+		}
+		secret := made[c.field].(string)
+		code, raw, _ = idemPost(t, n, admin, c.path, "secret-"+c.field, c.body)
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		_ = json.Unmarshal(raw, &e)
+		if code != 409 || e.Error.Code != "secret_shown_once" || !strings.Contains(e.Error.Message, made["id"].(string)) || strings.Contains(string(raw), secret) {
+			t.Errorf("%s repeated: %d %s; want 409 secret_shown_once naming %v", c.path, code, raw, made["id"])
+		}
+		var stored int
+		if err := rawDB(t, n).QueryRow(rebind(n, "SELECT COUNT(*) FROM idempotency_keys WHERE key = ? AND body LIKE ?"), "secret-"+c.field, "%"+secret+"%").Scan(&stored); err != nil || stored != 0 {
+			t.Errorf("%s: the secret is stored with the key's answer (%d rows, %v)", c.path, stored, err)
+		}
+	}
+	// A refused request made nothing and held no secret: its answer is replayed.
+	for range 2 {
+		if code, raw, _ := idemPost(t, n, admin, "/api/v1/webhooks", "secret-refused", map[string]any{"url": "ftp://x", "events": []string{"ticket.created"}}); code != 400 {
+			t.Fatalf("a refused webhook: %d %s", code, raw)
+		}
+	}
+	var keys struct{ Items []map[string]any }
+	if api(t, "GET", n.url+"/api/v1/apikeys", admin, nil, &keys); len(keys.Items) != 1 {
+		t.Errorf("%d API keys after a repeated request, want 1", len(keys.Items))
+	}
+}
+
+// TestIdempotencyStaleClaim: a claimed key whose request never answered
+// (its node died mid-request) refuses retries only for its lease; after
+// it a retry runs the request.
+func TestIdempotencyStaleClaim(t *testing.T) {
+	n := startNode(t, clusterVars(t))
+	admin := adminToken(t, n)
+	_, key := createKey(t, n, admin)
+	body := map[string]any{"unit": "general", "subject": "Çekim", "text": "çekimim gelmedi", "email": "f@example.com"}
+	if code, raw, _ := idemPost(t, n, key, "/api/v1/tickets", "crash-1", body); code != 201 {
+		t.Fatalf("first: %d %s", code, raw)
+	}
+	// The node that claimed the key died before answering: the claim is
+	// running, just made.
+	db := rawDB(t, n)
+	if _, err := db.Exec(rebind(n, "UPDATE idempotency_keys SET status = 0, body = '', created_at = ? WHERE key = ?"), time.Now().UnixMilli(), "crash-1"); err != nil {
+		t.Fatal(err)
+	}
+	if code, raw, _ := idemPost(t, n, key, "/api/v1/tickets", "crash-1", body); code != 409 {
+		t.Fatalf("a retry within the lease: %d %s; want 409", code, raw)
+	}
+	// Past its lease (2 x CHAT_REQUEST_TIMEOUT) the claim is taken over.
+	if _, err := db.Exec(rebind(n, "UPDATE idempotency_keys SET created_at = ? WHERE key = ?"), time.Now().Add(-2*time.Minute).UnixMilli(), "crash-1"); err != nil {
+		t.Fatal(err)
+	}
+	code, raw, h := idemPost(t, n, key, "/api/v1/tickets", "crash-1", body)
+	if code != 200 || h.Get("Idempotent-Replayed") != "" || !strings.Contains(string(raw), "merged_into") {
+		t.Fatalf("a retry after the lease: %d %s; want the request run again (the same matter joins the ticket)", code, raw)
+	}
+	if code2, raw2, h := idemPost(t, n, key, "/api/v1/tickets", "crash-1", body); code2 != 200 || h.Get("Idempotent-Replayed") != "true" || string(raw2) != string(raw) {
+		t.Fatalf("the answer of the takeover is kept: %d %s", code2, raw2)
+	}
+}
+
 // TestWebhookDeliveriesSurviveRestart: deliveries pending when a node
 // stops are delivered by the next, each exactly once per id; a refused
 // attempt is retried with the same id; an admin reads the log and

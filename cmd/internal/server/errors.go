@@ -41,6 +41,7 @@ var statuses = map[string]int{
 	chat.EPayloadTooBig:   http.StatusRequestEntityTooLarge,
 	chat.EAgeRequired:     http.StatusUnprocessableEntity,
 	chat.EIdempotencyKey:  http.StatusUnprocessableEntity,
+	chat.ESecretOnce:      http.StatusConflict,
 	chat.ERateLimited:     http.StatusTooManyRequests,
 	chat.ETooManyLogins:   http.StatusTooManyRequests,
 	chat.EUnavailable:     http.StatusServiceUnavailable,
