@@ -50,6 +50,7 @@ type Store interface {
 	HistoryStore
 	CannedStore
 	HookStore
+	RightsStore
 }
 
 // ChatEscalator closes a live chat into a ticket and tells its sockets
@@ -74,7 +75,7 @@ type API struct {
 	cfg      Config
 	store    Store
 	audit    *access.Auditor
-	chats    ChatEscalator
+	chats    Live
 	classify Classifier
 	hooks    *Deliverer
 	log      *slog.Logger
@@ -82,7 +83,7 @@ type API struct {
 
 // NewAPI returns the ticket API. hooks is woken after every change that
 // may have written webhook deliveries.
-func NewAPI(cfg Config, store Store, audit *access.Auditor, chats ChatEscalator, classify Classifier, hooks *Deliverer, log *slog.Logger) *API {
+func NewAPI(cfg Config, store Store, audit *access.Auditor, chats Live, classify Classifier, hooks *Deliverer, log *slog.Logger) *API {
 	if len(cfg.Units) == 0 {
 		cfg.Units = chat.DefaultUnits
 	}
@@ -98,6 +99,10 @@ func (api *API) Register(e *echo.Echo) {
 	e.GET("/api/v1/transcripts/:id", api.transcript)
 	e.GET("/api/v1/visitor/history", api.ownHistory)
 	e.GET("/api/v1/visitors/:id/history", api.visitorHistory)
+	e.GET("/api/v1/visitor/export", api.exportOwn)
+	e.DELETE("/api/v1/visitor", api.eraseOwn)
+	e.GET("/api/v1/visitors/export", api.exportCustomer)
+	e.DELETE("/api/v1/visitors", api.eraseCustomer)
 	e.POST("/api/v1/tickets", api.createTicket)
 	e.GET("/api/v1/tickets", api.listTickets)
 	e.GET("/api/v1/tickets/:id", api.getTicket)

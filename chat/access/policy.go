@@ -50,9 +50,15 @@ const (
 	ListTickets    Action = "ticket.list"  // the written queue
 	ReadHistory    Action = "history.read" // a visitor's own past chats and tickets
 	ReadVisitor    Action = "visitor.read" // staff reading a visitor's past chats and tickets
-	ReadCanned     Action = "canned.read"
-	ManageCanned   Action = "canned.manage" // supervisors of the reply's unit, admins
-	ManageHooks    Action = "webhooks.manage"
+	// The customer's rights: a visitor takes out or erases their own data;
+	// an admin does it for a customer who asks another way (by email).
+	ExportOwnData Action = "visitor.export.own"
+	EraseOwnData  Action = "visitor.erase.own"
+	ExportVisitor Action = "visitor.export"
+	EraseVisitor  Action = "visitor.erase"
+	ReadCanned    Action = "canned.read"
+	ManageCanned  Action = "canned.manage" // supervisors of the reply's unit, admins
+	ManageHooks   Action = "webhooks.manage"
 )
 
 const (
@@ -94,6 +100,10 @@ var grants = map[Action][]string{
 	ListTickets:    {agent, supervisor, admin, apikey},
 	ReadHistory:    {visitor},
 	ReadVisitor:    {agent, supervisor, admin, apikey},
+	ExportOwnData:  {visitor},
+	EraseOwnData:   {visitor},
+	ExportVisitor:  {admin},
+	EraseVisitor:   {admin},
 	ReadCanned:     {agent, supervisor, admin, apikey},
 	ManageCanned:   {supervisor, admin},
 	ManageHooks:    {admin},

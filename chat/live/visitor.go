@@ -15,6 +15,30 @@ func (s *Service) KickVisitorToken(ctx context.Context, visitorID, tokenID strin
 	return s.hub.publish(ctx, s.hub.visitorChannel(visitorID), &envelope{Kind: evKick, Token: tokenID})
 }
 
+// CloseVisitorChats closes the visitor's open chat, if any, with reason:
+// its agent's slot frees and the queue behind it moves up at once, and
+// everyone following it hears chat.closed. Erasure calls it before the
+// records go, so no live state is left behind in Redis.
+func (s *Service) CloseVisitorChats(ctx context.Context, visitorID, reason string) error {
+	for range 3 { // a chat started meanwhile is closed in the next round
+		ch, err := s.store.OpenChat(ctx, visitorID)
+		if chat.ErrorCode(err) == chat.ENotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ch, outcome, err := s.store.Transit(ctx, chat.Transition{ChatID: ch.ID, From: chat.OpenStates, To: chat.StatusClosed, Reason: reason})
+		if err != nil {
+			return err
+		}
+		if outcome == chat.Applied {
+			s.ended(ctx, ch, encode(closedFrame{Type: TClosed, ChatID: ch.ID, Reason: reason}))
+		}
+	}
+	return nil
+}
+
 // auditDenied records a staff member's or an integrator's refused look at
 // a chat that exists (a look at an id that names nothing is not a look at
 // a record). A failure to record it is logged: the answer is a refusal
