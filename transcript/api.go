@@ -129,10 +129,11 @@ func (api *API) changed() {
 }
 
 // denied writes the audit row of a refused look at an object (not_found:
-// not there, or not the principal's to see) and returns err unchanged.
+// not there, or not the principal's to see; forbidden: seen, but not for
+// this principal) and returns err unchanged.
 func (api *API) denied(ctx context.Context, p chat.Principal, action access.Action, kind, id string, err error) error {
-	if chat.ErrorCode(err) == chat.ENotFound {
-		if aerr := api.audit.Record(ctx, p, string(action)+".denied", kind, id, ""); aerr != nil {
+	if code := chat.ErrorCode(err); code == chat.ENotFound || code == chat.EForbidden {
+		if aerr := api.audit.Record(ctx, p, string(action)+".denied", kind, id, code); aerr != nil {
 			return aerr
 		}
 	}

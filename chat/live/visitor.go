@@ -58,3 +58,19 @@ func (s *Service) auditDenied(ctx context.Context, who chat.Principal, chatID st
 		s.log.Error("audit denied look", "chat", chatID, "err", err)
 	}
 }
+
+// auditRefused records, as auditDenied does for the socket, a staff
+// member's or an integrator's REST read of a chat's record refused with
+// 403 before the chat was looked at (a chat that does not exist is no
+// record).
+func (s *Service) auditRefused(ctx context.Context, who chat.Principal, action, chatID string, refusal error) {
+	if (!who.IsStaff() && who.APIKey == nil) || chat.ErrorCode(refusal) != chat.EForbidden {
+		return
+	}
+	if _, err := s.store.Chat(ctx, chatID); err != nil {
+		return
+	}
+	if err := s.audit.Record(ctx, who, action, access.ObjectChat, chatID, chat.EForbidden); err != nil {
+		s.log.Error("audit refused look", "chat", chatID, "err", err)
+	}
+}

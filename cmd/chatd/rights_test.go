@@ -6,9 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/coder/websocket"
 )
 
 // End-to-end tests of the customer's rights: a visitor takes out
@@ -332,5 +329,14 @@ func TestAdminExportAndErasureByEmail(t *testing.T) {
 	}
 }
 
-var _ = websocket.StatusNormalClosure
-var _ = time.Second
+// visitorIDOf returns the visitor id a token names.
+func visitorIDOf(t *testing.T, n *node, token string) string {
+	t.Helper()
+	var out struct {
+		VisitorID string `json:"visitor_id"`
+	}
+	if code := api(t, "GET", n.url+"/api/v1/visitor/token", token, nil, &out); code != 200 {
+		t.Fatalf("visitor token: %d", code)
+	}
+	return out.VisitorID
+}

@@ -406,4 +406,15 @@ func TestCannedReplies(t *testing.T) {
 	if code := api(t, "GET", n.url+"/api/v1/webhooks", sue.token, nil, &e); code != 403 {
 		t.Fatalf("a supervisor reads the webhooks: %d", code)
 	}
+	// Every change is on the audit log (a refused one changed nothing).
+	if rows := auditRows(t, n, made.ID); strings.Join(rows, ",") != "canned.deleted supervisor,canned.changed supervisor,canned.created supervisor" {
+		t.Errorf("audit rows of the standard reply: %v", rows)
+	}
+	all, err := n.DB.AuditLog(context.Background(), chat.AuditQuery{Action: "canned.*", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 4 || all[0].ActorKind != "supervisor" || all[1].ActorKind != "admin" || all[1].Detail != "unit=* lang=tr" {
+		t.Errorf("standard reply audit rows: %+v", all)
+	}
 }
