@@ -203,7 +203,19 @@ func (api *API) visitorHistory(c echo.Context) error {
 		return err
 	}
 	id := c.Param("id")
-	if _, err := api.store.Visitor(ctx, id); err != nil {
+	_, err = api.store.Visitor(ctx, id)
+	if err == nil {
+		seen := true
+		if units := access.Units(p); units != nil {
+			items, _, herr := api.store.VisitorHistory(ctx, id, units, "", 1)
+			if herr != nil {
+				return herr
+			}
+			seen = len(items) > 0
+		}
+		err = access.Visitor(p, access.ReadVisitor, seen)
+	}
+	if err != nil {
 		return api.denied(ctx, p, access.ReadVisitor, "visitor", id, err)
 	}
 	if err := api.looked(ctx, p, access.ReadVisitor, "visitor", id, "history"); err != nil {

@@ -237,6 +237,21 @@ func Ticket(p chat.Principal, a Action, t *chat.Ticket) error {
 	return nil
 }
 
+// Visitor reports whether p may do a to a visitor's records as a whole (a
+// staff member's look at their history), given whether any record of the
+// visitor lies in p's units (seen; always true for those limited to no
+// unit). A visitor of whom p may see nothing is not_found, as a visitor
+// id that names nobody is, so ids cannot be probed across units.
+func Visitor(p chat.Principal, a Action, seen bool) error {
+	if err := Allow(p, a); err != nil {
+		return err
+	}
+	if !seen {
+		return chat.Errorf(chat.ENotFound, "no such visitor")
+	}
+	return nil
+}
+
 // SeesUnit reports whether staff member or API key p sees the records of
 // unit: admins and unlimited keys every unit, others theirs. A visitor sees
 // no unit as such, only their own records.
