@@ -182,6 +182,15 @@ func (api *API) transcript(c echo.Context) error {
 	if format == FormatHTML || format == FormatText {
 		c.Response().Header().Set("Content-Disposition", `inline; filename="chat-`+ch.ID+"."+format+`"`)
 	}
+	if format == FormatHTML {
+		// A page of customers' words on chatd's origin: it runs nothing,
+		// loads nothing, tells nobody where it came from and is framed by
+		// nobody.
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", HTMLPolicy)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Blob(http.StatusOK, ctype, body)
 }
