@@ -108,7 +108,8 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 
 const agentsUsage = `chatd agents create --email E --password P --name N --units a,b --max-chats N --role R
        chatd agents list
-       chatd agents disable --email E`
+       chatd agents disable --email E
+       chatd agents passwd --email E --password P   (ends the account's sessions and closes its sockets)`
 
 func cmdAgents(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -117,7 +118,7 @@ func cmdAgents(ctx context.Context, args []string, getenv func(string) string, s
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
-		return errors.New("agents: want create, list or disable")
+		return errors.New("agents: want create, list, disable or passwd")
 	}
 	sub, args := args[0], args[1:]
 	fs := newFlags("agents "+sub, agentsUsage, stderr)
@@ -165,37 +166,56 @@ func cmdAgents(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		return tw.Flush()
 	case "disable":
-		return disableAgent(ctx, cfg, db, *email, stdout)
+		return changeAgent(ctx, cfg, db, "disable", *email, stdout, func(a *chat.Agent) error {
+			a.Disabled = true
+			return nil
+		})
+	case "passwd":
+		if *password == "" {
+			return errors.New("agents passwd: --password is required")
+		}
+		return changeAgent(ctx, cfg, db, "passwd", *email, stdout, func(a *chat.Agent) (err error) {
+			a.PasswordHash, err = access.HashPassword(*password)
+			return err
+		})
 	default:
-		return fmt.Errorf("agents: unknown subcommand %q; want create, list or disable", sub)
+		return fmt.Errorf("agents: unknown subcommand %q; want create, list, disable or passwd", sub)
 	}
 	return nil
 }
 
-// disableAgent disables an account and ends its sessions. Every node sees
-// the ended sessions on its next heartbeat and closes the account's
-// sockets; when the cluster's Redis is configured, they are told at once.
-func disableAgent(ctx context.Context, cfg *server.Config, db *store.DB, email string, stdout io.Writer) error {
+// changeAgent changes an account (disable it, or set a new password) as
+// the REST path does: its sessions end and the change is audited. Every
+// node sees the ended sessions on its next heartbeat and closes the
+// account's sockets; when the cluster's Redis is configured, they are told
+// at once.
+func changeAgent(ctx context.Context, cfg *server.Config, db *store.DB, sub, email string, stdout io.Writer, change func(*chat.Agent) error) error {
 	a, err := db.AgentByEmail(ctx, email)
 	if err != nil {
-		return fmt.Errorf("agents disable: %q: %w", email, err)
+		return fmt.Errorf("agents %s: %q: %w", sub, email, err)
 	}
 	before := *a
-	a.Disabled = true
+	if err := change(a); err != nil {
+		return fmt.Errorf("agents %s: %w", sub, err)
+	}
 	if err := accounts.ChangeAgent(ctx, db, nil, &before, a); err != nil {
 		return err
+	}
+	done := "disabled"
+	if sub == "passwd" {
+		done = "new password for"
 	}
 	if cfg.RedisURL != "" {
 		rdb, err := store.OpenRedis(ctx, cfg.RedisURL)
 		if err != nil {
-			return fmt.Errorf("agents disable: the account is disabled, but the nodes could not be told at once: %w", err)
+			return fmt.Errorf("agents %s: %s %s, but the nodes could not be told at once: %w", sub, done, a.Email, err)
 		}
 		defer rdb.Close()
 		if err := live.KickAgent(ctx, rdb, cfg.RedisPrefix, a.ID); err != nil {
-			return fmt.Errorf("agents disable: the account is disabled, but the nodes could not be told at once: %w", err)
+			return fmt.Errorf("agents %s: %s %s, but the nodes could not be told at once: %w", sub, done, a.Email, err)
 		}
 	}
-	fmt.Fprintf(stdout, "disabled %s; its sessions are ended and its sockets closed\n", a.Email)
+	fmt.Fprintf(stdout, "%s %s; its sessions are ended and its sockets closed\n", done, a.Email)
 	return nil
 }
 

@@ -33,7 +33,7 @@ const mainUsage = `chatd: live-chat server for customer support.
 Usage:
   chatd [serve] [flags]          run the server (default)
   chatd migrate                  apply database migrations and exit
-  chatd agents create|list|disable  manage staff accounts
+  chatd agents create|list|disable|passwd  manage staff accounts
   chatd apikeys create --name N [--units a,b]  make an integrator API key (shown once), optionally limited to units
   chatd purge [--dry-run] [--older-than D]  delete records past the retention time
   chatd audit verify             check the audit log's hash chain
