@@ -157,8 +157,8 @@ func (api *API) transcript(c echo.Context) error {
 		return err
 	}
 	format := c.QueryParam("format")
-	if format != "" && format != FormatJSON && format != FormatText && format != FormatHTML {
-		return chat.Errorf(chat.EInvalid, "format must be json, txt or html")
+	if err := checkFormat(format); err != nil {
+		return err
 	}
 	id := c.Param("id")
 	ch, err := api.store.Chat(ctx, id)
@@ -250,18 +250,5 @@ func (api *API) history(c echo.Context, visitorID string, units []string) error 
 
 // validUnit reports whether u is a configured unit.
 func (api *API) validUnit(u string) bool { return slices.Contains(api.cfg.Units, u) }
-
-// checkText validates and masks a text that enters (chat.CheckText), with
-// the field named in its error.
-func (api *API) checkText(field, text string, max int) (string, error) {
-	out, err := chat.CheckText(text, max)
-	if err != nil {
-		if chat.ErrorCode(err) == chat.ETooLarge {
-			return "", chat.Errorf(chat.ETooLarge, "%s is %d bytes, limit %d", field, len(text), max)
-		}
-		return "", chat.Errorf(chat.ErrorCode(err), "%s: %s", field, chat.ErrorMessage(err))
-	}
-	return out, nil
-}
 
 func trimmed(s string) string { return strings.TrimSpace(s) }

@@ -38,10 +38,10 @@ func (api *API) applyCanned(b cannedBody, r *chat.CannedReply) error {
 		return chat.Errorf(chat.EInvalid, "lang must be tr or en")
 	}
 	var err error
-	if r.Title, err = api.checkText("title", r.Title, 100); err != nil {
+	if r.Title, err = checkText("title", r.Title, 100); err != nil {
 		return err
 	}
-	r.Text, err = api.checkText("text", r.Text, api.cfg.MaxMessageBytes)
+	r.Text, err = checkText("text", r.Text, api.cfg.MaxMessageBytes)
 	return err
 }
 
