@@ -3,6 +3,8 @@ package live
 import (
 	"context"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/chat/access"
 )
@@ -13,6 +15,14 @@ import (
 // every socket of the visitor (all their tokens revoked: erasure).
 func (s *Service) KickVisitorToken(ctx context.Context, visitorID, tokenID string) error {
 	return s.hub.publish(ctx, s.hub.visitorChannel(visitorID), &envelope{Kind: evKick, Token: tokenID})
+}
+
+// KickVisitor tells every node sharing rdb (under prefix) to close every
+// socket of the visitor now (4001), without a running Service: the command
+// line uses it after revoking the visitor's tokens.
+func KickVisitor(ctx context.Context, rdb redis.UniversalClient, prefix, visitorID string) error {
+	h := &Hub{rdb: rdb, prefix: prefix}
+	return h.publish(ctx, h.visitorChannel(visitorID), &envelope{Kind: evKick})
 }
 
 // CloseVisitorChats closes the visitor's open chat, if any, with reason:

@@ -340,3 +340,51 @@ func visitorIDOf(t *testing.T, n *node, token string) string {
 	}
 	return out.VisitorID
 }
+
+// TestVisitorsCommand: `chatd visitors export` prints a customer's data as
+// JSON and `chatd visitors erase` erases it (closing their sockets through
+// the cluster's Redis), audited as the command line's; a customer with an
+// open chat is refused until it closes.
+func TestVisitorsCommand(t *testing.T) {
+	vars := clusterVars(t)
+	n := startNode(t, vars)
+	var f map[string]string
+	api(t, "POST", n.url+"/api/v1/visitors", "", map[string]string{"name": "Fatma", "email": "fatma@example.com"}, &f)
+	api(t, "POST", n.url+"/api/v1/tickets", f["token"], map[string]any{"unit": "general", "text": "fatma-ticket"}, nil)
+	v, _ := dialVisitor(t, n, f["token"])
+	chatID := startChat(t, v, "general", "fatma-chat")
+
+	out, err := cli(t, vars, "visitors", "export", "--email", "FATMA@example.com")
+	var x struct {
+		Visitors []exportBody
+	}
+	if err != nil || json.Unmarshal([]byte(out), &x) != nil || len(x.Visitors) != 1 || len(x.Visitors[0].Tickets) != 1 || len(x.Visitors[0].Chats) != 1 {
+		t.Fatalf("export: %v %s", err, out)
+	}
+	if out, err := cli(t, vars, "visitors", "erase", "--email", "fatma@example.com"); err == nil || !strings.Contains(err.Error(), "open chat") {
+		t.Fatalf("erase with an open chat: %v %s", err, out)
+	}
+	v.call(map[string]any{"type": "chat.close", "chat_id": chatID})
+	out, err = cli(t, vars, "visitors", "erase", "--email", "fatma@example.com")
+	if err != nil || !strings.Contains(out, "erased 1 visitor record(s), 1 chat(s)") {
+		t.Fatalf("erase: %v %s", err, out)
+	}
+	if code := v.closed(); code != 4001 {
+		t.Errorf("the customer's socket closed with %d", code)
+	}
+	if k := rowsMatching(t, n, "visitors", "id = ?", f["visitor_id"]); k != 0 {
+		t.Error("the visitor is still there")
+	}
+	if !hasRow(auditRows(t, n, f["visitor_id"]), "visitor.erased system") || !hasRow(auditRows(t, n, f["visitor_id"]), "visitor.exported system") {
+		t.Errorf("audit: %v", auditRows(t, n, f["visitor_id"]))
+	}
+	if out, err := cli(t, vars, "visitors", "erase", "--email", "fatma@example.com"); err == nil {
+		t.Errorf("a second erasure: %s", out)
+	}
+	if out, err := cli(t, vars, "visitors", "--help"); err != nil || !strings.Contains(out, "--visitor-id") {
+		t.Errorf("visitors --help: %v %s", err, out)
+	}
+	if out, err := cli(t, vars, "audit", "verify"); err != nil {
+		t.Errorf("audit verify: %v %s", err, out)
+	}
+}
