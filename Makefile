@@ -30,7 +30,11 @@ FUZZ_TARGETS := \
 	./chat/access:FuzzVisitorToken \
 	./chat/live:FuzzDecodeFrame \
 	./chat/rest:FuzzLimit \
-	./chat/accounts:FuzzVisitorBody ./chat/accounts:FuzzAgentBody ./chat/accounts:FuzzLoginBody ./chat/accounts:FuzzAuditQuery
+	./chat/accounts:FuzzVisitorBody ./chat/accounts:FuzzAgentBody ./chat/accounts:FuzzLoginBody ./chat/accounts:FuzzAuditQuery \
+	./chat/accounts:FuzzAPIKeyBody ./store:FuzzCursor \
+	./transcript:FuzzCreateTicketBody ./transcript:FuzzChangeTicketBody ./transcript:FuzzReplyBody \
+	./transcript:FuzzMergeBody ./transcript:FuzzEscalateBody ./transcript:FuzzCannedBody \
+	./transcript:FuzzWebhookBody ./transcript:FuzzTicketQuery ./transcript:FuzzTranscriptFormat
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

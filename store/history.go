@@ -22,12 +22,10 @@ func (db *DB) VisitorHistory(ctx context.Context, visitorID string, units []stri
 	var cms int64
 	var ckind, cid string
 	if cursorStr != "" {
-		ms, rest, err := parseCursor(cursorStr)
-		k, id, ok := strings.Cut(rest, "_")
-		if err != nil || !ok || (k != "chat" && k != "ticket") {
-			return nil, "", chat.Errorf(chat.EInvalid, "cursor is not valid")
+		var err error
+		if cms, ckind, cid, err = parseHistoryCursor(cursorStr); err != nil {
+			return nil, "", err
 		}
-		cms, ckind, cid = ms, k, id
 	}
 	// The sort key of an item is (created_at, kind, id), descending; the
 	// cursor excludes it and everything before it.
@@ -131,4 +129,15 @@ func (db *DB) ChatRecord(ctx context.Context, c *chat.Chat) (*ChatRecord, error)
 		rec.AgentNames[a.ID] = a.Name
 	}
 	return rec, nil
+}
+
+// parseHistoryCursor reads a history page's cursor: the sort key of the
+// last item shown (created_at, kind, id).
+func parseHistoryCursor(c string) (int64, string, string, error) {
+	ms, rest, err := parseCursor(c)
+	k, id, ok := strings.Cut(rest, "_")
+	if err != nil || !ok || (k != "chat" && k != "ticket") || id == "" {
+		return 0, "", "", chat.Errorf(chat.EInvalid, "cursor is not valid")
+	}
+	return ms, k, id, nil
 }

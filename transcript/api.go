@@ -50,6 +50,7 @@ type Store interface {
 	HistoryStore
 	CannedStore
 	HookStore
+	RightsStore
 }
 
 // ChatEscalator closes a live chat into a ticket and tells its sockets
@@ -74,7 +75,7 @@ type API struct {
 	cfg      Config
 	store    Store
 	audit    *access.Auditor
-	chats    ChatEscalator
+	chats    Live
 	classify Classifier
 	hooks    *Deliverer
 	log      *slog.Logger
@@ -82,7 +83,7 @@ type API struct {
 
 // NewAPI returns the ticket API. hooks is woken after every change that
 // may have written webhook deliveries.
-func NewAPI(cfg Config, store Store, audit *access.Auditor, chats ChatEscalator, classify Classifier, hooks *Deliverer, log *slog.Logger) *API {
+func NewAPI(cfg Config, store Store, audit *access.Auditor, chats Live, classify Classifier, hooks *Deliverer, log *slog.Logger) *API {
 	if len(cfg.Units) == 0 {
 		cfg.Units = chat.DefaultUnits
 	}
@@ -98,6 +99,10 @@ func (api *API) Register(e *echo.Echo) {
 	e.GET("/api/v1/transcripts/:id", api.transcript)
 	e.GET("/api/v1/visitor/history", api.ownHistory)
 	e.GET("/api/v1/visitors/:id/history", api.visitorHistory)
+	e.GET("/api/v1/visitor/export", api.exportOwn)
+	e.DELETE("/api/v1/visitor", api.eraseOwn)
+	e.GET("/api/v1/visitors/export", api.exportCustomer)
+	e.DELETE("/api/v1/visitors", api.eraseCustomer)
 	e.POST("/api/v1/tickets", api.createTicket)
 	e.GET("/api/v1/tickets", api.listTickets)
 	e.GET("/api/v1/tickets/:id", api.getTicket)
@@ -124,10 +129,11 @@ func (api *API) changed() {
 }
 
 // denied writes the audit row of a refused look at an object (not_found:
-// not there, or not the principal's to see) and returns err unchanged.
+// not there, or not the principal's to see; forbidden: seen, but not for
+// this principal) and returns err unchanged.
 func (api *API) denied(ctx context.Context, p chat.Principal, action access.Action, kind, id string, err error) error {
-	if chat.ErrorCode(err) == chat.ENotFound {
-		if aerr := api.audit.Record(ctx, p, string(action)+".denied", kind, id, ""); aerr != nil {
+	if code := chat.ErrorCode(err); code == chat.ENotFound || code == chat.EForbidden {
+		if aerr := api.audit.Record(ctx, p, string(action)+".denied", kind, id, code); aerr != nil {
 			return aerr
 		}
 	}
@@ -151,8 +157,8 @@ func (api *API) transcript(c echo.Context) error {
 		return err
 	}
 	format := c.QueryParam("format")
-	if format != "" && format != FormatJSON && format != FormatText && format != FormatHTML {
-		return chat.Errorf(chat.EInvalid, "format must be json, txt or html")
+	if err := checkFormat(format); err != nil {
+		return err
 	}
 	id := c.Param("id")
 	ch, err := api.store.Chat(ctx, id)
@@ -176,6 +182,15 @@ func (api *API) transcript(c echo.Context) error {
 	if format == FormatHTML || format == FormatText {
 		c.Response().Header().Set("Content-Disposition", `inline; filename="chat-`+ch.ID+"."+format+`"`)
 	}
+	if format == FormatHTML {
+		// A page of customers' words on chatd's origin: it runs nothing,
+		// loads nothing, tells nobody where it came from and is framed by
+		// nobody.
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", HTMLPolicy)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Blob(http.StatusOK, ctype, body)
 }
@@ -197,7 +212,19 @@ func (api *API) visitorHistory(c echo.Context) error {
 		return err
 	}
 	id := c.Param("id")
-	if _, err := api.store.Visitor(ctx, id); err != nil {
+	_, err = api.store.Visitor(ctx, id)
+	if err == nil {
+		seen := true
+		if units := access.Units(p); units != nil {
+			items, _, herr := api.store.VisitorHistory(ctx, id, units, "", 1)
+			if herr != nil {
+				return herr
+			}
+			seen = len(items) > 0
+		}
+		err = access.Visitor(p, access.ReadVisitor, seen)
+	}
+	if err != nil {
 		return api.denied(ctx, p, access.ReadVisitor, "visitor", id, err)
 	}
 	if err := api.looked(ctx, p, access.ReadVisitor, "visitor", id, "history"); err != nil {
@@ -223,18 +250,5 @@ func (api *API) history(c echo.Context, visitorID string, units []string) error 
 
 // validUnit reports whether u is a configured unit.
 func (api *API) validUnit(u string) bool { return slices.Contains(api.cfg.Units, u) }
-
-// checkText validates and masks a text that enters (chat.CheckText), with
-// the field named in its error.
-func (api *API) checkText(field, text string, max int) (string, error) {
-	out, err := chat.CheckText(text, max)
-	if err != nil {
-		if chat.ErrorCode(err) == chat.ETooLarge {
-			return "", chat.Errorf(chat.ETooLarge, "%s is %d bytes, limit %d", field, len(text), max)
-		}
-		return "", chat.Errorf(chat.ErrorCode(err), "%s: %s", field, chat.ErrorMessage(err))
-	}
-	return out, nil
-}
 
 func trimmed(s string) string { return strings.TrimSpace(s) }

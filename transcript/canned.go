@@ -38,10 +38,10 @@ func (api *API) applyCanned(b cannedBody, r *chat.CannedReply) error {
 		return chat.Errorf(chat.EInvalid, "lang must be tr or en")
 	}
 	var err error
-	if r.Title, err = api.checkText("title", r.Title, 100); err != nil {
+	if r.Title, err = checkText("title", r.Title, 100); err != nil {
 		return err
 	}
-	r.Text, err = api.checkText("text", r.Text, api.cfg.MaxMessageBytes)
+	r.Text, err = checkText("text", r.Text, api.cfg.MaxMessageBytes)
 	return err
 }
 
@@ -100,6 +100,9 @@ func (api *API) createCanned(c echo.Context) error {
 	if err := api.store.SaveCannedReply(ctx, r); err != nil {
 		return err
 	}
+	if err := api.audit.Record(ctx, p, access.AuditCannedCreated, access.ObjectCanned, r.ID, cannedDetail(r)); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusCreated, r)
 }
 
@@ -137,19 +140,37 @@ func (api *API) updateCanned(c echo.Context) error {
 	if !access.ManagesCanned(p, r.Unit) {
 		return chat.Errorf(chat.EForbidden, "standard replies of this unit are managed by its supervisors and admins")
 	}
-	if err := api.store.SaveCannedReply(c.Request().Context(), r); err != nil {
+	ctx := c.Request().Context()
+	if err := api.store.SaveCannedReply(ctx, r); err != nil {
+		return err
+	}
+	if err := api.audit.Record(ctx, p, access.AuditCannedChanged, access.ObjectCanned, r.ID, cannedDetail(r)); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, r)
 }
 
 func (api *API) deleteCanned(c echo.Context) error {
-	_, r, err := api.cannedFor(c)
+	p, r, err := api.cannedFor(c)
 	if err != nil {
 		return err
 	}
-	if err := api.store.DeleteCannedReply(c.Request().Context(), r.ID); err != nil {
+	ctx := c.Request().Context()
+	if err := api.store.DeleteCannedReply(ctx, r.ID); err != nil {
+		return err
+	}
+	if err := api.audit.Record(ctx, p, access.AuditCannedDeleted, access.ObjectCanned, r.ID, cannedDetail(r)); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// cannedDetail names a standard reply's unit and language for the audit
+// row (its title and text are the desk's own, but the log keeps no text).
+func cannedDetail(r *chat.CannedReply) string {
+	unit := r.Unit
+	if unit == "" {
+		unit = "*"
+	}
+	return "unit=" + unit + " lang=" + r.Lang
 }

@@ -3,6 +3,8 @@ package transcript
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -358,6 +360,23 @@ type view struct {
 	Lang string
 }
 
+// pageStyle is the printable transcript's only style, inline so the page
+// stands alone when saved; HTMLPolicy allows exactly it, by its hash.
+const pageStyle = `body{font:15px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1b1b1f}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}
+ol{list-style:none;padding:0}li{margin:.5rem 0;padding:.4rem .6rem;border-left:3px solid #cfd4dc}
+li.visitor{border-color:#2352d8}li.note{background:#fff8d6;border-color:#c9a400}.meta{color:#555;font-size:.85em}
+.text{white-space:pre-wrap;margin:.1rem 0}@media print{body{margin:0}}`
+
+// HTMLPolicy is the Content-Security-Policy of the printable transcript:
+// nothing loads, nothing runs, the one style block is allowed by its hash,
+// and no page may frame it.
+var HTMLPolicy = func() string {
+	sum := sha256.Sum256([]byte(pageStyle))
+	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; " +
+		"img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+}()
+
 // page is the printable transcript. html/template escapes every text.
 var page = template.Must(template.New("t").Funcs(template.FuncMap{
 	"stamp": func(v any) string {
@@ -378,11 +397,7 @@ var page = template.Must(template.New("t").Funcs(template.FuncMap{
 }).Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.W.title}} {{.R.ChatID}}</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1b1b1f}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}
-ol{list-style:none;padding:0}li{margin:.5rem 0;padding:.4rem .6rem;border-left:3px solid #cfd4dc}
-li.visitor{border-color:#2352d8}li.note{background:#fff8d6;border-color:#c9a400}.meta{color:#555;font-size:.85em}
-.text{white-space:pre-wrap;margin:.1rem 0}@media print{body{margin:0}}</style></head>
+<style>` + pageStyle + `</style></head>
 <body><h1>{{.W.title}}</h1>
 <dl><dt>{{.W.chat}}</dt><dd>{{.R.ChatID}}</dd><dt>{{.W.unit}}</dt><dd>{{.R.Unit}}</dd>
 <dt>{{.W.visitor}}</dt><dd>{{.R.Visitor.Name}} {{.R.Visitor.Email}}</dd>

@@ -89,14 +89,6 @@ func (api *API) ticketFor(ctx context.Context, p chat.Principal, action access.A
 	return t, nil
 }
 
-type createBody struct {
-	Unit      string `json:"unit"`
-	Subject   string `json:"subject"`
-	Text      string `json:"text"`
-	Email     string `json:"email"`
-	VisitorID string `json:"visitor_id"`
-}
-
 // createTicket serves POST /api/v1/tickets: a visitor's written request (the
 // offline form), or an integrator's or staff member's on behalf of a
 // visitor or an email. A repeated request on the same matter joins the
@@ -111,21 +103,11 @@ func (api *API) createTicket(c echo.Context) error {
 	if err := rest.Bind(c, &body); err != nil {
 		return err
 	}
-	text, err := api.checkText("text", body.Text, api.cfg.MaxMessageBytes)
+	body, err = checkCreate(body, api.cfg.MaxMessageBytes)
 	if err != nil {
 		return err
 	}
-	subject := trimmed(body.Subject)
-	if subject == "" {
-		subject = firstLine(text, 80)
-	}
-	if subject, err = api.checkText("subject", subject, 200); err != nil {
-		return err
-	}
-	_, email, err := chat.CheckVisitor("", body.Email)
-	if err != nil {
-		return chat.Errorf(chat.EInvalid, "email is not an email address")
-	}
+	subject, text, email := body.Subject, body.Text, body.Email
 	n := chat.NewTicket{Subject: subject, Text: text, Email: email, By: p.Sender()}
 	if p.VisitorID != "" {
 		if body.VisitorID != "" && body.VisitorID != p.VisitorID {
@@ -156,7 +138,7 @@ func (api *API) createTicket(c echo.Context) error {
 		}
 		n.Author = chat.Sender{Kind: chat.FromVisitor, ID: n.VisitorID, Name: n.Email}
 	}
-	n.Unit = trimmed(body.Unit)
+	n.Unit = body.Unit
 	if n.Unit == "" || n.Unit == "auto" {
 		n.Unit = "general"
 		if api.classify != nil {
@@ -216,46 +198,9 @@ func (api *API) listTickets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	limit, err := rest.Limit(c, 50, 200)
+	f, err := ticketQuery(c.QueryParams(), p, api.cfg.Units)
 	if err != nil {
 		return err
-	}
-	f := chat.TicketFilter{Units: access.Units(p), Status: chat.TicketOpen, Limit: limit, Cursor: c.QueryParam("cursor"),
-		Email: chat.NormalEmail(c.QueryParam("email")), VisitorID: trimmed(c.QueryParam("visitor_id"))}
-	switch s := c.QueryParam("status"); {
-	case s == "all":
-		f.Status = ""
-	case s != "":
-		if !chat.ValidTicketStatus(s) {
-			return chat.Errorf(chat.EInvalid, "status must be open, pending, solved, closed or all")
-		}
-		f.Status = s
-	}
-	switch o := c.QueryParam("order"); o {
-	case "", "oldest":
-	case "newest":
-		f.Newest = true
-	default:
-		return chat.Errorf(chat.EInvalid, "order must be oldest or newest")
-	}
-	if u := c.QueryParam("unit"); u != "" {
-		if !api.validUnit(u) {
-			return chat.Errorf(chat.EUnknownUnit, "unknown unit %q", u)
-		}
-		if !access.SeesUnit(p, u) {
-			f.Units = []string{}
-		} else {
-			f.Units = []string{u}
-		}
-	}
-	for param, dst := range map[string]*time.Time{"created_after": &f.From, "created_before": &f.To} {
-		if v := c.QueryParam(param); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				return chat.Errorf(chat.EInvalid, "%s must be an RFC 3339 time", param)
-			}
-			*dst = t
-		}
 	}
 	items, next, err := api.store.Tickets(ctx, f)
 	if err != nil {
@@ -277,23 +222,15 @@ func (api *API) changeTicket(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		Status string `json:"status"`
-		Unit   string `json:"unit"`
-	}
+	var body changeBody
 	if err := rest.Bind(c, &body); err != nil {
 		return err
 	}
-	if body.Status != "" && !chat.ValidTicketStatus(body.Status) {
-		return chat.Errorf(chat.EInvalid, "status must be open, pending, solved or closed")
+	if err := checkChange(body, api.cfg.Units); err != nil {
+		return err
 	}
-	if body.Unit != "" {
-		if !api.validUnit(body.Unit) {
-			return chat.Errorf(chat.EUnknownUnit, "unknown unit %q", body.Unit)
-		}
-		if !access.SeesUnit(p, body.Unit) && p.APIKey != nil {
-			return chat.Errorf(chat.EForbidden, "this key does not serve unit %s", body.Unit)
-		}
+	if body.Unit != "" && !access.SeesUnit(p, body.Unit) && p.APIKey != nil {
+		return chat.Errorf(chat.EForbidden, "this key does not serve unit %s", body.Unit)
 	}
 	id := c.Param("id")
 	t, err := api.store.ChangeTicket(ctx, chat.TicketChange{TicketID: id, By: p.Sender(), Status: body.Status, Unit: body.Unit,
@@ -317,10 +254,7 @@ func (api *API) changeTicket(c echo.Context) error {
 // solved), or with internal: true a staff note.
 func (api *API) reply(c echo.Context) error {
 	ctx := c.Request().Context()
-	var body struct {
-		Text     string `json:"text"`
-		Internal bool   `json:"internal"`
-	}
+	var body replyBody
 	if err := rest.Bind(c, &body); err != nil {
 		return err
 	}
@@ -332,7 +266,7 @@ func (api *API) reply(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	text, err := api.checkText("text", body.Text, api.cfg.MaxMessageBytes)
+	text, err := checkReply(body, api.cfg.MaxMessageBytes)
 	if err != nil {
 		return err
 	}
@@ -364,17 +298,16 @@ func (api *API) merge(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		Into string `json:"into"`
-	}
+	var body mergeBody
 	if err := rest.Bind(c, &body); err != nil {
 		return err
 	}
-	if body.Into == "" {
-		return chat.Errorf(chat.EInvalid, "into names the ticket to merge into")
+	into, err := checkMerge(body)
+	if err != nil {
+		return err
 	}
 	id := c.Param("id")
-	src, dst, err := api.store.MergeTickets(ctx, chat.TicketMerge{SourceID: id, TargetID: body.Into, By: p.Sender(),
+	src, dst, err := api.store.MergeTickets(ctx, chat.TicketMerge{SourceID: id, TargetID: into, By: p.Sender(),
 		Check: func(s, t *chat.Ticket) error {
 			if err := access.Ticket(p, access.MergeTicket, s); err != nil {
 				return err
@@ -382,7 +315,7 @@ func (api *API) merge(c echo.Context) error {
 			return access.Ticket(p, access.MergeTicket, t)
 		}})
 	if err != nil {
-		return api.denied(ctx, p, access.MergeTicket, "ticket", id+" into "+body.Into, err)
+		return api.denied(ctx, p, access.MergeTicket, "ticket", id+" into "+into, err)
 	}
 	api.changed()
 	v, err := api.view(ctx, p, dst)
@@ -402,15 +335,16 @@ func (api *API) escalate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		Subject string `json:"subject"`
-	}
+	var body escalateBody
 	if c.Request().ContentLength != 0 {
 		if err := rest.Bind(c, &body); err != nil {
 			return err
 		}
 	}
-	subject := chat.Mask(trimmed(body.Subject))
+	subject, err := checkEscalate(body)
+	if err != nil {
+		return err
+	}
 	id := c.Param("id")
 	ch, err := api.chats.Escalate(ctx, p, id, "", subject)
 	if err != nil { // another unit's chat is not there for this caller: the try is audited

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -323,28 +322,13 @@ func (api *API) createHook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		URL    string   `json:"url"`
-		Events []string `json:"events"`
-	}
+	var body hookBody
 	if err := rest.Bind(c, &body); err != nil {
 		return err
 	}
-	u, err := checkHookURL(body.URL)
+	u, events, err := checkHook(body)
 	if err != nil {
 		return err
-	}
-	if len(body.Events) == 0 {
-		return chat.Errorf(chat.EInvalid, "events must name at least one of %s", strings.Join(Events, ", "))
-	}
-	var events []string
-	for _, e := range body.Events {
-		if !slices.Contains(Events, e) {
-			return chat.Errorf(chat.EInvalid, "unknown event %q (events: %s)", e, strings.Join(Events, ", "))
-		}
-		if !slices.Contains(events, e) {
-			events = append(events, e)
-		}
 	}
 	w, err := api.store.CreateWebhook(ctx, u, events)
 	if err != nil {

@@ -32,6 +32,12 @@ const (
 	AuditVisitorViewed    = "visitor.viewed"
 	AuditVisitorExported  = "visitor.exported"
 	AuditVisitorErased    = "visitor.erased"
+
+	// Standard replies: who created, changed or deleted one (detail: its
+	// unit and language, never its text).
+	AuditCannedCreated = "canned.created"
+	AuditCannedChanged = "canned.changed"
+	AuditCannedDeleted = "canned.deleted"
 )
 
 // Object kinds of audit rows.
@@ -41,6 +47,7 @@ const (
 	ObjectChat    = "chat"
 	ObjectTicket  = "ticket"
 	ObjectVisitor = "visitor"
+	ObjectCanned  = "canned_reply"
 )
 
 // AuditStore keeps the audit trail.

@@ -58,9 +58,15 @@ const (
 	ListTickets    Action = "ticket.list"  // the written queue
 	ReadHistory    Action = "history.read" // a visitor's own past chats and tickets
 	ReadVisitor    Action = "visitor.read" // staff reading a visitor's past chats and tickets
-	ReadCanned     Action = "canned.read"
-	ManageCanned   Action = "canned.manage" // supervisors of the reply's unit, admins
-	ManageHooks    Action = "webhooks.manage"
+	// The customer's rights: a visitor takes out or erases their own data;
+	// an admin does it for a customer who asks another way (by email).
+	ExportOwnData Action = "visitor.export.own"
+	EraseOwnData  Action = "visitor.erase.own"
+	ExportVisitor Action = "visitor.export"
+	EraseVisitor  Action = "visitor.erase"
+	ReadCanned    Action = "canned.read"
+	ManageCanned  Action = "canned.manage" // supervisors of the reply's unit, admins
+	ManageHooks   Action = "webhooks.manage"
 )
 
 const (
@@ -105,6 +111,10 @@ var grants = map[Action][]string{
 	ListTickets:    {agent, supervisor, admin, apikey},
 	ReadHistory:    {visitor},
 	ReadVisitor:    {agent, supervisor, admin, apikey},
+	ExportOwnData:  {visitor},
+	EraseOwnData:   {visitor},
+	ExportVisitor:  {admin},
+	EraseVisitor:   {admin},
 	ReadCanned:     {agent, supervisor, admin, apikey},
 	ManageCanned:   {supervisor, admin},
 	ManageHooks:    {admin},
@@ -234,6 +244,21 @@ func Ticket(p chat.Principal, a Action, t *chat.Ticket) error {
 	}
 	if !SeesUnit(p, t.Unit) && !(p.VisitorID != "" && t.VisitorID == p.VisitorID) {
 		return chat.Errorf(chat.ENotFound, "no such ticket")
+	}
+	return nil
+}
+
+// Visitor reports whether p may do a to a visitor's records as a whole (a
+// staff member's look at their history), given whether any record of the
+// visitor lies in p's units (seen; always true for those limited to no
+// unit). A visitor of whom p may see nothing is not_found, as a visitor
+// id that names nobody is, so ids cannot be probed across units.
+func Visitor(p chat.Principal, a Action, seen bool) error {
+	if err := Allow(p, a); err != nil {
+		return err
+	}
+	if !seen {
+		return chat.Errorf(chat.ENotFound, "no such visitor")
 	}
 	return nil
 }

@@ -123,10 +123,29 @@ func TestAllow(t *testing.T) {
 		{visitor, KeepAlive, ""}, {agent, KeepAlive, ""}, {admin, KeepAlive, ""}, {key, KeepAlive, chat.EForbidden}, {chat.Principal{}, KeepAlive, chat.EUnauthorized},
 		{chat.Principal{}, ListStaff, chat.EUnauthorized},
 		{admin, Action("no.such.action"), chat.EForbidden},
+		// The customer's rights: their own with their token, anyone's by an admin.
+		{visitor, ExportOwnData, ""}, {visitor, EraseOwnData, ""}, {admin, ExportOwnData, chat.EForbidden}, {key, EraseOwnData, chat.EForbidden},
+		{admin, ExportVisitor, ""}, {admin, EraseVisitor, ""}, {sup, ExportVisitor, chat.EForbidden}, {agent, EraseVisitor, chat.EForbidden},
+		{key, ExportVisitor, chat.EForbidden}, {visitor, EraseVisitor, chat.EForbidden}, {chat.Principal{}, EraseOwnData, chat.EUnauthorized},
 	} {
 		if got := code(Allow(tt.who, tt.action)); got != tt.want {
 			t.Errorf("Allow(%s, %s) = %q, want %q", tt.who.Key(), tt.action, got, tt.want)
 		}
+	}
+}
+
+// TestVisitor: staff see a visitor's records as a whole only when one of
+// them lies in their units; otherwise the visitor is not_found.
+func TestVisitor(t *testing.T) {
+	agent := chat.Principal{Agent: &chat.Agent{ID: "g", Role: chat.RoleAgent, Units: []string{"general"}}}
+	if got := code(Visitor(agent, ReadVisitor, true)); got != "" {
+		t.Errorf("seen: %q", got)
+	}
+	if got := code(Visitor(agent, ReadVisitor, false)); got != chat.ENotFound {
+		t.Errorf("not seen: %q, want not_found", got)
+	}
+	if got := code(Visitor(chat.Principal{VisitorID: "v"}, ReadVisitor, true)); got != chat.EForbidden {
+		t.Errorf("a visitor: %q, want forbidden", got)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -209,23 +210,15 @@ func (api *API) createAPIKey(c echo.Context) error {
 	if _, err := access.Require(ctx, access.ManageKeys); err != nil {
 		return err
 	}
-	var body struct {
-		Name  string   `json:"name"`
-		Units []string `json:"units"`
-	}
+	var body keyBody
 	if err := rest.Bind(c, &body); err != nil {
 		return err
 	}
-	name := strings.TrimSpace(body.Name)
-	if name == "" || len(body.Name) > 100 {
-		return chat.Errorf(chat.EInvalid, "name is required (at most 100 bytes)")
+	name, units, err := checkKey(body, api.units)
+	if err != nil {
+		return err
 	}
-	for _, u := range body.Units {
-		if !slices.Contains(api.units, u) {
-			return chat.Errorf(chat.EUnknownUnit, "unknown unit %q (units: %s)", u, strings.Join(api.units, ", "))
-		}
-	}
-	k, key, err := api.store.CreateUnitAPIKey(ctx, name, slices.Compact(slices.Sorted(slices.Values(body.Units))))
+	k, key, err := api.store.CreateUnitAPIKey(ctx, name, units)
 	if err != nil {
 		return err
 	}
@@ -233,6 +226,27 @@ func (api *API) createAPIKey(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, map[string]any{"id": k.ID, "key": key, "name": k.Name, "units": k.Units, "created_at": k.CreatedAt})
+}
+
+type keyBody struct {
+	Name  string   `json:"name"`
+	Units []string `json:"units"`
+}
+
+// checkKey checks a new API key's body: a name (trimmed, at most 100
+// bytes) and the configured units it is limited to (sorted, repeats
+// dropped; none: every unit).
+func checkKey(b keyBody, known []string) (string, []string, error) {
+	name := strings.TrimSpace(b.Name)
+	if name == "" || len(b.Name) > 100 || !utf8.ValidString(name) {
+		return "", nil, chat.Errorf(chat.EInvalid, "name is required (at most 100 bytes)")
+	}
+	for _, u := range b.Units {
+		if !slices.Contains(known, u) {
+			return "", nil, chat.Errorf(chat.EUnknownUnit, "unknown unit %q (units: %s)", u, strings.Join(known, ", "))
+		}
+	}
+	return name, slices.Compact(slices.Sorted(slices.Values(b.Units))), nil
 }
 
 // listAPIKeys serves GET /api/v1/apikeys (admin): every key, revoked ones

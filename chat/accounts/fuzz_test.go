@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -137,6 +138,32 @@ func FuzzAuditQuery(f *testing.F) {
 		}
 		if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
 			t.Fatalf("accepted from %v not before to %v", q.From, q.To)
+		}
+	})
+}
+
+func FuzzAPIKeyBody(f *testing.F) {
+	f.Add([]byte(`{"name":"crm","units":["general","financial","general"]}`))
+	f.Add([]byte(`{"name":"   ","units":["sales"]}`))
+	f.Add([]byte(`{"name":["x"],"units":"general"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var b keyBody
+		if err := bind(t, "application/json", body, &b); err != nil {
+			clientError(t, err, chat.EInvalid, chat.EPayloadTooBig)
+			return
+		}
+		name, units, err := checkKey(b, chat.DefaultUnits)
+		if err != nil {
+			clientError(t, err, chat.EInvalid, chat.EUnknownUnit)
+			return
+		}
+		if name == "" || len(name) > 100 || !utf8.ValidString(name) || strings.ContainsRune(name, 0) || name != strings.TrimSpace(name) {
+			t.Fatalf("accepted name %q", name)
+		}
+		for i, u := range units {
+			if !slices.Contains(chat.DefaultUnits, u) || (i > 0 && units[i-1] >= u) {
+				t.Fatalf("accepted units %q", units)
+			}
 		}
 	})
 }

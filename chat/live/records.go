@@ -17,10 +17,13 @@ import (
 func (s *Service) assignmentsRoute(c echo.Context) error {
 	ctx := c.Request().Context()
 	who, err := access.Require(ctx, access.ReadAssignments)
+	id := c.Param("chat_id")
 	if err != nil {
+		// Staff or a key of the wrong kind (403) tried to look at a chat's
+		// record: on the log, as a refused look on the socket is.
+		s.auditRefused(ctx, who, "chat.assignments.denied", id, err)
 		return err
 	}
-	id := c.Param("chat_id")
 	ch, err := s.store.Chat(ctx, id)
 	if err == nil {
 		err = access.Chat(who, access.ReadAssignments, ch)

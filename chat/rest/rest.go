@@ -48,7 +48,11 @@ func Bind(c echo.Context, v any) error {
 
 // Limit reads ?limit= (1 to max, def when absent).
 func Limit(c echo.Context, def, max int) (int, error) {
-	v := c.QueryParam("limit")
+	return LimitOf(c.QueryParam("limit"), def, max)
+}
+
+// LimitOf reads a page size v (1 to max, def when empty).
+func LimitOf(v string, def, max int) (int, error) {
 	if v == "" {
 		return def, nil
 	}

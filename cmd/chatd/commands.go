@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -108,7 +109,8 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 
 const agentsUsage = `chatd agents create --email E --password P --name N --units a,b --max-chats N --role R
        chatd agents list
-       chatd agents disable --email E`
+       chatd agents disable --email E
+       chatd agents passwd --email E --password P   (ends the account's sessions and closes its sockets)`
 
 func cmdAgents(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -117,7 +119,7 @@ func cmdAgents(ctx context.Context, args []string, getenv func(string) string, s
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
-		return errors.New("agents: want create, list or disable")
+		return errors.New("agents: want create, list, disable or passwd")
 	}
 	sub, args := args[0], args[1:]
 	fs := newFlags("agents "+sub, agentsUsage, stderr)
@@ -165,37 +167,56 @@ func cmdAgents(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		return tw.Flush()
 	case "disable":
-		return disableAgent(ctx, cfg, db, *email, stdout)
+		return changeAgent(ctx, cfg, db, "disable", *email, stdout, func(a *chat.Agent) error {
+			a.Disabled = true
+			return nil
+		})
+	case "passwd":
+		if *password == "" {
+			return errors.New("agents passwd: --password is required")
+		}
+		return changeAgent(ctx, cfg, db, "passwd", *email, stdout, func(a *chat.Agent) (err error) {
+			a.PasswordHash, err = access.HashPassword(*password)
+			return err
+		})
 	default:
-		return fmt.Errorf("agents: unknown subcommand %q; want create, list or disable", sub)
+		return fmt.Errorf("agents: unknown subcommand %q; want create, list, disable or passwd", sub)
 	}
 	return nil
 }
 
-// disableAgent disables an account and ends its sessions. Every node sees
-// the ended sessions on its next heartbeat and closes the account's
-// sockets; when the cluster's Redis is configured, they are told at once.
-func disableAgent(ctx context.Context, cfg *server.Config, db *store.DB, email string, stdout io.Writer) error {
+// changeAgent changes an account (disable it, or set a new password) as
+// the REST path does: its sessions end and the change is audited. Every
+// node sees the ended sessions on its next heartbeat and closes the
+// account's sockets; when the cluster's Redis is configured, they are told
+// at once.
+func changeAgent(ctx context.Context, cfg *server.Config, db *store.DB, sub, email string, stdout io.Writer, change func(*chat.Agent) error) error {
 	a, err := db.AgentByEmail(ctx, email)
 	if err != nil {
-		return fmt.Errorf("agents disable: %q: %w", email, err)
+		return fmt.Errorf("agents %s: %q: %w", sub, email, err)
 	}
 	before := *a
-	a.Disabled = true
+	if err := change(a); err != nil {
+		return fmt.Errorf("agents %s: %w", sub, err)
+	}
 	if err := accounts.ChangeAgent(ctx, db, nil, &before, a); err != nil {
 		return err
+	}
+	done := "disabled"
+	if sub == "passwd" {
+		done = "new password for"
 	}
 	if cfg.RedisURL != "" {
 		rdb, err := store.OpenRedis(ctx, cfg.RedisURL)
 		if err != nil {
-			return fmt.Errorf("agents disable: the account is disabled, but the nodes could not be told at once: %w", err)
+			return fmt.Errorf("agents %s: %s %s, but the nodes could not be told at once: %w", sub, done, a.Email, err)
 		}
 		defer rdb.Close()
 		if err := live.KickAgent(ctx, rdb, cfg.RedisPrefix, a.ID); err != nil {
-			return fmt.Errorf("agents disable: the account is disabled, but the nodes could not be told at once: %w", err)
+			return fmt.Errorf("agents %s: %s %s, but the nodes could not be told at once: %w", sub, done, a.Email, err)
 		}
 	}
-	fmt.Fprintf(stdout, "disabled %s; its sessions are ended and its sockets closed\n", a.Email)
+	fmt.Fprintf(stdout, "%s %s; its sessions are ended and its sockets closed\n", done, a.Email)
 	return nil
 }
 
@@ -310,5 +331,119 @@ func cmdAudit(ctx context.Context, args []string, getenv func(string) string, st
 		return nil
 	}
 	fmt.Fprintf(stdout, "audit log verified: %d row(s), %d to %d; head %s\n", rep.Rows, rep.First, rep.Last, rep.Head)
+	return nil
+}
+
+const visitorsUsage = `chatd visitors export --email E | --visitor-id V   (JSON on stdout)
+       chatd visitors erase --email E | --visitor-id V`
+
+// cmdVisitors serves `chatd visitors export|erase`: a customer's data
+// taken out or erased from the command line, audited as the command
+// line's ("cli"). An erasure revokes the customer's tokens and, with the
+// cluster's Redis configured, closes their sockets at once; a customer
+// with an open chat is refused (the chat must close first, which the
+// admin API does: DELETE /api/v1/visitors).
+func cmdVisitors(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "export" && args[0] != "erase") {
+		fs := newFlags("visitors", visitorsUsage, stderr)
+		fs.Usage()
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return errors.New("visitors: want export or erase")
+	}
+	sub := args[0]
+	fs := newFlags("visitors "+sub, visitorsUsage, stderr)
+	email := fs.String("email", "", "every visitor record with this email, and the tickets requested under it")
+	visitorID := fs.String("visitor-id", "", "one visitor record (instead of --email)")
+	cfg, err := server.LoadConfig(getenv, fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if (*email == "") == (*visitorID == "") {
+		return fmt.Errorf("visitors %s: give --email or --visitor-id (exactly one)", sub)
+	}
+	db, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx = access.AsSystem(ctx, "cli")
+	ids := []string{*visitorID}
+	if *email != "" {
+		if ids, err = db.VisitorsByEmail(ctx, *email); err != nil {
+			return err
+		}
+	} else if _, err := db.Visitor(ctx, *visitorID); err != nil {
+		return fmt.Errorf("visitors %s: %w", sub, err)
+	}
+	au := access.NewAuditor(db)
+	detail := "cli by visitor_id"
+	if *email != "" {
+		detail = "cli by email"
+	}
+	if sub == "export" {
+		out := map[string]any{"exported_at": time.Now().UTC(), "email": *email}
+		var visitors []*chat.VisitorExport
+		for _, id := range ids {
+			x, err := db.ExportVisitor(ctx, id)
+			if err != nil {
+				return err
+			}
+			visitors = append(visitors, x)
+			if err := au.Record(ctx, chat.Principal{}, access.AuditVisitorExported, access.ObjectVisitor, id, detail); err != nil {
+				return err
+			}
+		}
+		tickets := []chat.ExportTicket{}
+		if *email != "" {
+			if tickets, err = db.ExportTicketsByEmail(ctx, *email, ids); err != nil {
+				return err
+			}
+		}
+		if len(visitors) == 0 && len(tickets) == 0 {
+			return fmt.Errorf("visitors export: nothing is held about this customer")
+		}
+		if visitors == nil {
+			visitors = []*chat.VisitorExport{}
+		}
+		out["visitors"], out["tickets"] = visitors, tickets
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	var rdb *store.Redis
+	if cfg.RedisURL != "" {
+		if rdb, err = store.OpenRedis(ctx, cfg.RedisURL); err != nil {
+			return fmt.Errorf("visitors erase: %w", err)
+		}
+		defer rdb.Close()
+	}
+	var revoked int64
+	for _, id := range ids {
+		if _, err := db.OpenChat(ctx, id); err == nil {
+			return fmt.Errorf("visitors erase: visitor %s has an open chat; erase through DELETE /api/v1/visitors (an admin), which closes it first", id)
+		}
+		tokens, err := db.RevokeVisitorTokens(ctx, id)
+		if err != nil {
+			return err
+		}
+		revoked += int64(len(tokens))
+		if rdb != nil {
+			if err := live.KickVisitor(ctx, rdb, cfg.RedisPrefix, id); err != nil {
+				return fmt.Errorf("visitors erase: the sockets could not be closed at once: %w", err)
+			}
+		}
+	}
+	res, err := db.EraseVisitors(ctx, chat.Erasure{VisitorIDs: ids, Email: *email, Revoked: revoked,
+		Audit: chat.AuditEntry{ActorKind: chat.KindSystem, ActorID: "cli", Action: access.AuditVisitorErased, Detail: detail}})
+	if err != nil {
+		return err
+	}
+	if res.Visitors == 0 && res.Tickets == 0 {
+		return fmt.Errorf("visitors erase: nothing is held about this customer")
+	}
+	fmt.Fprintf(stdout, "erased %d visitor record(s), %d chat(s) (%d message(s)), %d ticket(s) (%d repl(ies)), %d token(s), %d webhook deliver(ies), %d stored answer(s)\n",
+		res.Visitors, res.Chats, res.Messages, res.Tickets, res.Replies, res.Tokens, res.Deliveries, res.Answers)
 	return nil
 }

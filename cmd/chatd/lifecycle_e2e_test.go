@@ -281,12 +281,14 @@ func TestAssignmentRecordsAccess(t *testing.T) {
 			seen[a.Action+" by "+a.ActorID]++
 		}
 	}
-	for _, want := range []string{"chat.assignments.read by " + sue.id, "chat.assignments.denied by " + sam.id} {
+	// The agent's refusal (403) is on the log as the supervisor's (404) is;
+	// the visitor's is not a staff look.
+	for _, want := range []string{"chat.assignments.read by " + sue.id, "chat.assignments.denied by " + sam.id, "chat.assignments.denied by " + ece.id} {
 		if seen[want] != 1 {
 			t.Errorf("audit lacks %q: %v", want, seen)
 		}
 	}
-	if seen["chat.assignments.read by "+sam.id] != 0 {
+	if seen["chat.assignments.read by "+sam.id] != 0 || seen["chat.assignments.denied by "+visitorIDOf(t, n, vtoken)] != 0 {
 		t.Errorf("the refused read is logged as a read: %v", seen)
 	}
 }

@@ -33,8 +33,9 @@ const mainUsage = `chatd: live-chat server for customer support.
 Usage:
   chatd [serve] [flags]          run the server (default)
   chatd migrate                  apply database migrations and exit
-  chatd agents create|list|disable  manage staff accounts
+  chatd agents create|list|disable|passwd  manage staff accounts
   chatd apikeys create --name N [--units a,b]  make an integrator API key (shown once), optionally limited to units
+  chatd visitors export|erase --email E  a customer's data as JSON, or erased
   chatd purge [--dry-run] [--older-than D]  delete records past the retention time
   chatd audit verify             check the audit log's hash chain
 
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdAgents(ctx, args, getenv, stdout, stderr)
 	case "apikeys":
 		return cmdAPIKeys(ctx, args, getenv, stdout, stderr)
+	case "visitors":
+		return cmdVisitors(ctx, args, getenv, stdout, stderr)
 	case "purge":
 		return cmdPurge(ctx, args, getenv, stdout, stderr)
 	case "audit":

@@ -721,7 +721,8 @@ func TestMaskingAndLogs(t *testing.T) {
 	logs := &syncBuffer{}
 	n := startNodeLogging(t, clusterVars(t), logs)
 	secret := rawCard + " " + rawIBAN + " " + rawID
-	agent, _ := newAgent(t, n, "Ece", []string{"general"}, 2)
+	ece := createStaff(t, n, "Ece", "agent", []string{"general"}, 2)
+	agent, _ := dialStaff(t, n, ece, true)
 
 	var vis map[string]string
 	if code := api(t, "POST", n.url+"/api/v1/visitors", "", map[string]string{"name": "Ayşe " + rawID, "email": rawID + "@example.com"}, &vis); code != 201 {
@@ -781,13 +782,21 @@ func TestMaskingAndLogs(t *testing.T) {
 			}
 		}
 	}
-	// What was logged: nothing the customer or the agent typed.
+	// Nor any credential: the visitor's token (sent as ?token= on the
+	// socket and in headers), the staff token, or its signature alone.
+	api(t, "GET", n.url+"/api/v1/visitor/history?token="+vis["token"], vis["token"], nil, nil)
+	api(t, "GET", n.url+"/api/v1/tickets?token="+ece.token, ece.token, nil, nil)
+	api(t, "GET", n.url+"/api/v1/audit", vis["token"], nil, nil)
+	dialStatus(t, wsURL(n, "/ws/visitor?token="+vis["token"]+"x"), nil)
+	// What was logged: nothing the customer or the agent typed, and no
+	// credential.
 	n.stop()
 	out := logs.String()
 	if !strings.Contains(out, "level=DEBUG") {
 		t.Fatalf("the node logged nothing at debug level: %q", out)
 	}
-	for _, s := range []string{"marker-", "4111 1111 1111", "TR33 0006", "0006 1005", rawID, "Ayşe"} {
+	sig := vis["token"][strings.LastIndex(vis["token"], ".")+1:]
+	for _, s := range []string{"marker-", "4111 1111 1111", "TR33 0006", "0006 1005", rawID, "Ayşe", vis["token"], sig, ece.token} {
 		if strings.Contains(out, s) {
 			i := strings.Index(out, s)
 			t.Errorf("the log holds %q: ...%s...", s, out[max(0, i-200):min(len(out), i+100)])

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/chat"
 	"github.com/chatd/chatd/cmd/internal/server"
 
 	"github.com/coder/websocket"
@@ -378,4 +379,51 @@ func agentsOnline(t *testing.T, n *node, unit string) float64 {
 		}
 	}
 	return -1
+}
+
+// TestCLIPasswdEndsSessionsOnEveryNode: `chatd agents passwd` sets a new
+// password, ends the account's sessions and closes its consoles on every
+// node of the cluster at once (4001), as the REST path does; the old
+// password and token are refused, the new password logs in, and the
+// change is audited without the password.
+func TestCLIPasswdEndsSessionsOnEveryNode(t *testing.T) {
+	t.Parallel()
+	vars := clusterVars(t)
+	n1 := startNode(t, vars)
+	n2 := startNode(t, vars)
+	ece := createStaff(t, n1, "Ece", "agent", []string{"technical"}, 2)
+	c1, _ := dialStaff(t, n1, ece, true)
+	c2 := dial(t, wsURL(n2, "/ws/agent?token="+ece.token), nil)
+	c2.expect("hello", nil)
+	out, err := cli(t, vars, "agents", "passwd", "--email", ece.email, "--password", "new-secret-9")
+	if err != nil || !strings.Contains(out, "new password for "+ece.email) {
+		t.Fatalf("passwd: %v %q", err, out)
+	}
+	for i, c := range []*wsClient{c1, c2} {
+		select {
+		case <-c.done:
+		case <-time.After(3 * time.Second):
+			t.Fatalf("the console on node %d is still open 3s after the new password", i+1)
+		}
+		if code := websocket.CloseStatus(c.err); code != 4001 {
+			t.Errorf("node %d: closed with %d, want 4001", i+1, code)
+		}
+	}
+	if code := api(t, "GET", n2.url+"/api/v1/auth/me", ece.token, nil, nil); code != 401 {
+		t.Errorf("the old session answers %d", code)
+	}
+	if code := api(t, "POST", n1.url+"/api/v1/auth/login", "", map[string]string{"email": ece.email, "password": "agent-password"}, nil); code != 401 {
+		t.Errorf("the old password: %d", code)
+	}
+	login(t, n2, ece.email, "new-secret-9")
+	rows, err := n1.DB.AuditLog(context.Background(), chat.AuditQuery{ObjectID: ece.id, Action: "agent.changed", Limit: 10})
+	if err != nil || len(rows) != 1 || rows[0].ActorID != "cli" || strings.Contains(rows[0].Detail, "new-secret") {
+		t.Errorf("audit of the change: %v %+v", err, rows)
+	}
+	if out, err := cli(t, vars, "agents", "passwd", "--email", ece.email, "--password", "short"); err == nil {
+		t.Errorf("a short password was taken: %q", out)
+	}
+	if out, err := cli(t, vars, "agents", "passwd", "--email", ece.email); err == nil || !strings.Contains(err.Error(), "--password") {
+		t.Errorf("no password: %v %q", err, out)
+	}
 }

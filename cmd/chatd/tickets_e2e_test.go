@@ -185,11 +185,19 @@ func TestWrittenChannel(t *testing.T) {
 	if code := api(t, "GET", n.url+"/api/v1/visitors/"+vid+"/history", ece.token, nil, &hist); code != 200 || len(hist.Items) != 2 {
 		t.Fatalf("staff history of the visitor: %d %+v", code, hist)
 	}
-	if code := api(t, "GET", n.url+"/api/v1/visitors/"+vid+"/history", tom.token, nil, &hist); code != 200 || len(hist.Items) != 0 {
-		t.Fatalf("another unit's staff see the visitor's tickets: %+v", hist)
+	// Staff of a unit where the visitor has nothing cannot tell them from a
+	// visitor id that names nobody, and the try is on the log.
+	if code := api(t, "GET", n.url+"/api/v1/visitors/"+vid+"/history", tom.token, nil, &e); code != 404 || e.Error.Code != "not_found" {
+		t.Fatalf("another unit's staff on the visitor's history: %d %+v", code, e)
 	}
-	if !hasRow(auditRows(t, n, vid), "visitor.read agent") {
-		t.Error("a staff look at a visitor's history is not audited")
+	if code := api(t, "GET", n.url+"/api/v1/visitors/no-such-visitor/history", tom.token, nil, &e); code != 404 || e.Error.Code != "not_found" {
+		t.Fatalf("an unknown visitor's history: %d %+v", code, e)
+	}
+	if code := api(t, "GET", n.url+"/api/v1/visitors/"+vid+"/history", adminToken(t, n), nil, &hist); code != 200 || len(hist.Items) != 2 {
+		t.Fatalf("an admin on the visitor's history: %d %+v", code, hist)
+	}
+	if rows := auditRows(t, n, vid); !hasRow(rows, "visitor.read agent") || !hasRow(rows, "visitor.read.denied agent") {
+		t.Errorf("staff looks at a visitor's history are not audited: %v", rows)
 	}
 }
 
@@ -410,5 +418,16 @@ func TestCannedReplies(t *testing.T) {
 	}
 	if code := api(t, "GET", n.url+"/api/v1/webhooks", sue.token, nil, &e); code != 403 {
 		t.Fatalf("a supervisor reads the webhooks: %d", code)
+	}
+	// Every change is on the audit log (a refused one changed nothing).
+	if rows := auditRows(t, n, made.ID); strings.Join(rows, ",") != "canned.deleted supervisor,canned.changed supervisor,canned.created supervisor" {
+		t.Errorf("audit rows of the standard reply: %v", rows)
+	}
+	all, err := n.DB.AuditLog(context.Background(), chat.AuditQuery{Action: "canned.*", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 4 || all[0].ActorKind != "supervisor" || all[1].ActorKind != "admin" || all[1].Detail != "unit=* lang=tr" {
+		t.Errorf("standard reply audit rows: %+v", all)
 	}
 }

@@ -38,6 +38,7 @@ func (s *Server) routes() {
 		},
 	}))
 	e.Use(s.observe())
+	e.Use(noSniff)
 	e.Use(middleware.BodyLimit("64K")) // every body of the API is small JSON
 	e.Use(cleanInput)
 	e.Use(s.authenticate)
@@ -131,5 +132,19 @@ func (s *Server) observe() echo.MiddlewareFunc {
 				"status", status, "dur", fmt.Sprint(d.Round(time.Microsecond)), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 			return nil
 		}
+	}
+}
+
+// noSniff marks every answer, errors included, as what its Content-Type
+// says: a browser never guesses a JSON body holding a customer's words to
+// be a page or a script. API answers also tell no one where they came from.
+func noSniff(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			h.Set("Referrer-Policy", "no-referrer")
+		}
+		return next(c)
 	}
 }

@@ -81,8 +81,8 @@ func New(ctx context.Context, cfg *Config, log *slog.Logger, out io.Writer) (*Se
 }
 
 var (
-	_ transcript.Store         = (*store.DB)(nil)
-	_ transcript.ChatEscalator = (*live.Service)(nil)
+	_ transcript.Store = (*store.DB)(nil)
+	_ transcript.Live  = (*live.Service)(nil)
 )
 
 // OpenStore opens and migrates the database named by the configuration.
