@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -56,6 +57,9 @@ type routeRow struct {
 	// made for each call, for calls that use their object up. body may
 	// name values the same way, as $name or $+name.
 	args, body string
+	// query, if any, is sent after the path; it may name values as body
+	// does.
+	query string
 	// want: the answer to each principal, in the order of the constants
 	// above: ok (2xx, or the socket opened), 401, 403 or 404.
 	want string
@@ -120,7 +124,13 @@ var routeMatrix = []routeRow{
 	{method: "GET", path: "/api/v1/chats/:chat_id/assignments", args: "chat", want: "401 403 403 403 403 ok  ok  403 403", audit: "chat.assignments.read chat.assignments.denied"},
 	{method: "POST", path: "/api/v1/chats/:id/escalate", args: "+chat", body: `{"subject":"matrix"}`, want: "401 403 403 ok  404 ok  ok  ok  404"},
 	{method: "GET", path: "/api/v1/visitor/history", want: "401 ok  ok  403 403 403 403 403 403"},
-	{method: "GET", path: "/api/v1/visitors/:id/history", args: "visitor", want: "401 403 403 ok  ok  ok  ok  ok  ok", audit: "visitor.read visitor.read.denied", scoped: true},
+	{method: "GET", path: "/api/v1/visitors/:id/history", args: "visitor", want: "401 403 403 ok  404 ok  ok  ok  404", audit: "visitor.read visitor.read.denied", scoped: true},
+	{method: "GET", path: "/api/v1/visitor/export", want: "401 ok  ok  403 403 403 403 403 403"},
+	{method: "DELETE", path: "/api/v1/visitor", uses: "visitor", want: "401 ok  ok  403 403 403 403 403 403"},
+	{method: "GET", path: "/api/v1/visitors/export", query: "visitor_id=$visitor", want: "401 403 403 403 403 403 ok  403 403"},
+	{method: "GET", path: "/api/v1/visitors/export", query: "email=$+customer", want: "401 403 403 403 403 403 ok  403 403"},
+	{method: "DELETE", path: "/api/v1/visitors", query: "visitor_id=$+visitor", want: "401 403 403 403 403 403 ok  403 403"},
+	{method: "DELETE", path: "/api/v1/visitors", query: "email=$+customer", want: "401 403 403 403 403 403 ok  403 403"},
 	{method: "GET", path: "/api/v1/visitors/:id/history", args: "stranger", want: "401 403 403 404 404 404 404 404 404", audit: "visitor.read visitor.read.denied"},
 
 	// Tickets.
@@ -653,6 +663,9 @@ func (f *matrixFixture) runRoute(r routeRow) {
 		}
 		path := fillPath(r.path, args)
 		body := valueRef.ReplaceAllStringFunc(r.body, func(m string) string { return f.value(m[1:]) })
+		if r.query != "" {
+			path += "?" + valueRef.ReplaceAllStringFunc(r.query, func(m string) string { return url.QueryEscape(f.value(m[1:])) })
+		}
 		probe := refusalProbes[key]
 		var before string
 		if probe != nil {
