@@ -1,5 +1,7 @@
 // The strings of the page in the chosen language. Each language is one
-// table (strings/en.js, strings/tr.js); only the one in use is loaded.
+// table (strings/en.js, strings/tr.js) shared by the widget and the
+// console; the console adds its own screens' table (strings/console-en.js),
+// which the widget never loads. Only the language in use is loaded.
 
 export const LANGS = ['en', 'tr'];
 let table = {};
@@ -14,10 +16,12 @@ export function pickLang(wanted) {
   return 'en';
 }
 
-export async function setLang(lang) {
+// setLang loads lang's table, and app's own on top of it when given
+// ('console').
+export async function setLang(lang, app) {
   const l = LANGS.includes(lang) ? lang : 'en';
-  const mod = await import(`./strings/${l}.js`);
-  table = mod.default;
+  const mods = await Promise.all([import(`./strings/${l}.js`), ...(app ? [import(`./strings/${app}-${l}.js`)] : [])]);
+  table = Object.assign({}, ...mods.map((m) => m.default));
   current = l;
   document.documentElement.lang = l;
   return l;

@@ -211,10 +211,19 @@ test('admin area: an agent made in the UI logs in; an API key shown once works o
     assert.match(await delivered.innerText(), /ticket\.created[\s\S]*Delivered[\s\S]*1[\s\S]*HTTP 200/);
     assert.equal(await delivered.getAttribute('data-delivery-id'), first.headers['x-chat-delivery']);
     assert.deepEqual(await runAxe(page), [], 'axe: the delivery log');
+    const firstAt = await delivered.getAttribute('data-delivered-at');
+    assert.ok(firstAt, 'a delivered row names when it was delivered');
     await delivered.locator('[data-testid=redeliver]').click();
     await hook.until(2);
     assert.equal(hook.got[1].headers['x-chat-delivery'], first.headers['x-chat-delivery']);
-    await page.locator('[data-testid=delivery-row][data-status=delivered]', { hasText: /Delivered\s*2/ }).waitFor({ timeout: 20000 });
+    // A redelivery starts the delivery's schedule again: the log shows it
+    // delivered anew, at a later time, with the same id.
+    await page.waitForFunction((before) => {
+      const row = document.querySelector('[data-testid=delivery-row]');
+      if (row && row.dataset.status === 'delivered' && row.dataset.deliveredAt && row.dataset.deliveredAt !== before) return true;
+      document.querySelector('[data-testid=deliveries-refresh]')?.click();
+      return false;
+    }, firstAt, { timeout: 20000, polling: 500 });
 
     // ---- standard replies ----
     await openSection(page, 'replies');

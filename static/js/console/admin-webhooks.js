@@ -149,7 +149,7 @@ async function loadLog(more, focus) {
       empty: t('admin.webhooks.noDeliveries'),
       cols: [{ label: t('admin.webhooks.event') }, { label: t('admin.webhooks.status') }, { label: t('admin.webhooks.attempts'), cls: 'num' }, { label: t('admin.webhooks.response') }, { label: t('admin.webhooks.time') }, { label: t('admin.actions'), cls: 'actions' }],
       rows: w.items.map((d) => ({
-        attrs: { testid: 'delivery-row', 'data-delivery-id': d.id, 'data-status': d.status },
+        attrs: { testid: 'delivery-row', 'data-delivery-id': d.id, 'data-status': d.status, 'data-delivered-at': d.delivered_at || '' },
         cells: [
           h('span', { class: 'mono' }, d.event),
           h('span', { class: `pill ${d.status === 'delivered' ? 'ok' : d.status === 'failed' ? 'bad' : 'wait'}` }, t(`admin.delivery.${d.status}`)),

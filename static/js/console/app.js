@@ -37,7 +37,7 @@ function savePrefs() {
 // ---- session ----
 async function boot() {
   const prefs = savedPrefs();
-  await setLang(prefs.lang || pickLang(''));
+  await setLang(prefs.lang || pickLang(''), 'console');
   state.presence = ['online', 'away', 'offline'].includes(prefs.presence) ? prefs.presence : 'online';
   state.sound = prefs.sound !== false;
   const me = await api('GET', '/api/v1/auth/me');
@@ -539,7 +539,7 @@ export const actions = {
     }
   },
   async setLang(l) {
-    await setLang(l);
+    await setLang(l, 'console');
     savePrefs();
     renderWorkspace();
     updateTitle();
