@@ -169,8 +169,9 @@ func checkIndexAgainstScan(t *testing.T, seed uint64, steps int) {
 				t.Fatal(err)
 			}
 		case op < 19:
-			if err := r.Connected(ctx, id, "n1"); err != nil {
-				t.Fatal(err)
+			must(r.Connected(ctx, id, "n1")) // drains the agent's units
+			for _, u := range agents[id].Units {
+				waiting(step, u)
 			}
 		default: // the periodic sweep also drains every unit
 			must(r.Sweep(ctx))

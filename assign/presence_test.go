@@ -225,7 +225,7 @@ func TestDisconnectCountsSocketsAcrossNodes(t *testing.T) {
 	a := Agent{ID: "a", Units: []string{"general"}, MaxChats: 2}
 	must(r.SetPresence(ctx, a, StatusOnline))
 	for _, node := range []string{"n1", "n2", "n2"} {
-		if err := r.Connected(ctx, "a", node); err != nil {
+		if _, err := r.Connected(ctx, "a", node); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -317,7 +317,10 @@ func TestSweepGraceShorterThanTTL(t *testing.T) {
 func TestLapsedAgentComesBackOnline(t *testing.T) {
 	const short = 5 * time.Second
 	back := func(r *Redis, node string) func(context.Context) error {
-		return func(ctx context.Context) error { return r.Connected(ctx, "tek", node) }
+		return func(ctx context.Context) error {
+			_, err := r.Connected(ctx, "tek", node)
+			return err
+		}
 	}
 	for _, tt := range []struct {
 		name string
@@ -355,7 +358,7 @@ func TestLapsedAgentComesBackOnline(t *testing.T) {
 			tek := Agent{ID: "tek", Units: []string{"technical"}, MaxChats: 2}
 			kaan := Agent{ID: "kaan", Units: []string{"technical"}, MaxChats: 2}
 			must(r.SetPresence(ctx, tek, StatusOnline))
-			if err := r.Connected(ctx, "tek", "n1"); err != nil {
+			if _, err := r.Connected(ctx, "tek", "n1"); err != nil {
 				t.Fatal(err)
 			}
 			clk.Add(time.Second)
@@ -394,6 +397,40 @@ func TestLapsedAgentComesBackOnline(t *testing.T) {
 			}
 			if len(as) != 1 || as[0].AgentID != winner || !reflect.DeepEqual(as[0].Candidates, want) {
 				t.Fatalf("c2: %+v, want it to go to %s with candidates %+v", as, winner, want)
+			}
+		})
+	}
+}
+
+// TestReconnectTakesWaitingChats: an agent whose status is online and who
+// opens a socket again after its connection lapsed is online at once and
+// takes the chats waiting in its units, without a presence frame; one
+// whose status is away takes none.
+func TestReconnectTakesWaitingChats(t *testing.T) {
+	for _, status := range []string{StatusOnline, StatusAway} {
+		t.Run(status, func(t *testing.T) {
+			ctx := context.Background()
+			clk := newClock()
+			r := newTestRedis(t, clk, Config{HeartbeatTTL: ttl, Grace: grace})
+			must := must(t)
+			a := Agent{ID: "a", Units: []string{"general", "account"}, MaxChats: 2}
+			must(r.SetPresence(ctx, a, status))
+			must(r.Connected(ctx, "a", "n1"))
+			if err := r.Disconnected(ctx, "a", "n1"); err != nil {
+				t.Fatal(err)
+			}
+			clk.Add(grace)
+			must(r.Sweep(ctx))
+			wantPairs(t, "enqueue while gone", must(r.Enqueue(ctx, "c1", "account", 0)))
+			clk.Add(time.Second)
+			got := must(r.Connected(ctx, "a", "n2"))
+			if status == StatusOnline {
+				wantPairs(t, "reconnect", got, "c1>a")
+			} else {
+				wantPairs(t, "reconnect", got)
+				if q := queueIDs(t, r, "account"); !slices.Equal(q, []string{"c1"}) {
+					t.Errorf("queue %v after an away agent's reconnect, want [c1]", q)
+				}
 			}
 		})
 	}
