@@ -49,9 +49,10 @@ func (r *Redis) SetPresence(ctx context.Context, a Agent, status string) ([]Assi
 }
 
 // Heartbeat refreshes the liveness of connected agents and clears their
-// pending disconnects. Unknown agents are ignored. It assigns nothing: an
-// agent whose heartbeat had lapsed gets chats again at the next drain,
-// at the latest on the next Sweep.
+// pending disconnects. Unknown agents are ignored. An agent whose
+// connection had lapsed past the grace comes online now (free since now).
+// It assigns nothing: an agent whose heartbeat had lapsed gets chats again
+// at the next drain, at the latest on the next Sweep.
 func (r *Redis) Heartbeat(ctx context.Context, agentIDs ...string) error {
 	if len(agentIDs) == 0 {
 		return nil
@@ -68,12 +69,17 @@ func (r *Redis) Heartbeat(ctx context.Context, agentIDs ...string) error {
 
 // Connected records that one of the agent's sockets opened on node (any
 // string naming this process). It counts as a heartbeat and ends a pending
-// disconnect.
-func (r *Redis) Connected(ctx context.Context, agentID, node string) error {
-	if _, err := r.run(ctx, connectScript, []string{r.keys.heartbeats(), r.keys.disconnects(), r.keys.sockets(agentID)}, agentID, node); err != nil {
-		return fmt.Errorf("assign: connected %s: %w", agentID, err)
+// disconnect. The agent's status is its own, not the socket's: an agent
+// whose status is online is online again, and when its connection had
+// lapsed past the grace it comes online now (free since now). It then
+// drains the queues of the agent's units and returns the assignments made.
+func (r *Redis) Connected(ctx context.Context, agentID, node string) ([]Assignment, error) {
+	k := r.keys
+	out, err := r.mutate(ctx, connectScript, []string{k.heartbeats(), k.disconnects(), k.sockets(agentID)}, agentID, node)
+	if err != nil {
+		return nil, fmt.Errorf("assign: connected %s: %w", agentID, err)
 	}
-	return nil
+	return out, nil
 }
 
 // Disconnected records that one of the agent's sockets on node closed.

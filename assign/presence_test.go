@@ -225,7 +225,7 @@ func TestDisconnectCountsSocketsAcrossNodes(t *testing.T) {
 	a := Agent{ID: "a", Units: []string{"general"}, MaxChats: 2}
 	must(r.SetPresence(ctx, a, StatusOnline))
 	for _, node := range []string{"n1", "n2", "n2"} {
-		if err := r.Connected(ctx, "a", node); err != nil {
+		if _, err := r.Connected(ctx, "a", node); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -303,6 +303,134 @@ func TestSweepGraceShorterThanTTL(t *testing.T) {
 			clk.Add(tt.lose)
 			if got := must(r.Sweep(ctx)); len(got) != 1 || got[0].ChatID != "c1" || !got[0].Requeued {
 				t.Fatalf("sweep after: %+v", got)
+			}
+		})
+	}
+}
+
+// TestLapsedAgentComesBackOnline: ties between equal loads go to the agent
+// free the longest, counted from the later of its last assignment and
+// coming online. An agent whose connection lapsed (no socket, or no
+// heartbeat, past the grace) and who comes back, by whatever path, comes
+// online then, even though its status stayed online; one back within the
+// grace keeps its place.
+func TestLapsedAgentComesBackOnline(t *testing.T) {
+	const short = 5 * time.Second
+	back := func(r *Redis, node string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := r.Connected(ctx, "tek", node)
+			return err
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		// silent: the node stopped answering (no close seen) instead of
+		// the socket closing.
+		silent, sweep bool
+		away          time.Duration
+		come          func(r *Redis) func(context.Context) error
+		lapsed        bool
+	}{
+		{name: "socket, after the sweep", sweep: true, away: time.Minute, come: func(r *Redis) func(context.Context) error { return back(r, "n1") }, lapsed: true},
+		{name: "socket on another node, before any sweep", away: time.Minute, come: func(r *Redis) func(context.Context) error { return back(r, "n2") }, lapsed: true},
+		{name: "presence frame", sweep: true, away: time.Minute, come: func(r *Redis) func(context.Context) error {
+			return func(ctx context.Context) error {
+				_, err := r.SetPresence(ctx, Agent{ID: "tek", Units: []string{"technical"}, MaxChats: 2}, StatusOnline)
+				return err
+			}
+		}, lapsed: true},
+		{name: "heartbeat of a node that was silent", silent: true, away: ttl + time.Second, come: func(r *Redis) func(context.Context) error {
+			return func(ctx context.Context) error { return r.Heartbeat(ctx, "tek") }
+		}, lapsed: true},
+		{name: "socket within the grace", away: short - time.Second, come: func(r *Redis) func(context.Context) error { return back(r, "n1") }},
+		{name: "presence frame within the grace", away: short - time.Second, come: func(r *Redis) func(context.Context) error {
+			return func(ctx context.Context) error {
+				_, err := r.SetPresence(ctx, Agent{ID: "tek", Units: []string{"technical"}, MaxChats: 2}, StatusOnline)
+				return err
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			clk := newClock()
+			r := newTestRedis(t, clk, Config{HeartbeatTTL: ttl, Grace: short})
+			must := must(t)
+			tek := Agent{ID: "tek", Units: []string{"technical"}, MaxChats: 2}
+			kaan := Agent{ID: "kaan", Units: []string{"technical"}, MaxChats: 2}
+			must(r.SetPresence(ctx, tek, StatusOnline))
+			if _, err := r.Connected(ctx, "tek", "n1"); err != nil {
+				t.Fatal(err)
+			}
+			clk.Add(time.Second)
+			wantPairs(t, "first chat", must(r.Enqueue(ctx, "c1", "technical", 0)), "c1>tek")
+			assigned := clk.Now()
+			must(r.Release(ctx, "c1"))
+			if !tt.silent {
+				if err := r.Disconnected(ctx, "tek", "n1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clk.Add(tt.away)
+			if tt.sweep {
+				must(r.Sweep(ctx))
+			}
+			must(r.SetPresence(ctx, kaan, StatusOnline))
+			kaanOnline := clk.Now()
+			clk.Add(100 * time.Millisecond)
+			if err := tt.come(r)(ctx); err != nil {
+				t.Fatal(err)
+			}
+			tekBack := clk.Now()
+			clk.Add(20 * time.Millisecond)
+
+			as := must(r.Enqueue(ctx, "c2", "technical", 0))
+			tekSince, winner, kaanFirst := assigned, "tek", false
+			if tt.lapsed {
+				tekSince, winner, kaanFirst = tekBack, "kaan", true
+			}
+			want := []Candidate{
+				{AgentID: "tek", Load: 0, Max: 2, FreeSince: tekSince.UTC(), Chosen: winner == "tek"},
+				{AgentID: "kaan", Load: 0, Max: 2, FreeSince: kaanOnline.UTC(), Chosen: winner == "kaan"},
+			}
+			if kaanFirst {
+				want[0], want[1] = want[1], want[0]
+			}
+			if len(as) != 1 || as[0].AgentID != winner || !reflect.DeepEqual(as[0].Candidates, want) {
+				t.Fatalf("c2: %+v, want it to go to %s with candidates %+v", as, winner, want)
+			}
+		})
+	}
+}
+
+// TestReconnectTakesWaitingChats: an agent whose status is online and who
+// opens a socket again after its connection lapsed is online at once and
+// takes the chats waiting in its units, without a presence frame; one
+// whose status is away takes none.
+func TestReconnectTakesWaitingChats(t *testing.T) {
+	for _, status := range []string{StatusOnline, StatusAway} {
+		t.Run(status, func(t *testing.T) {
+			ctx := context.Background()
+			clk := newClock()
+			r := newTestRedis(t, clk, Config{HeartbeatTTL: ttl, Grace: grace})
+			must := must(t)
+			a := Agent{ID: "a", Units: []string{"general", "account"}, MaxChats: 2}
+			must(r.SetPresence(ctx, a, status))
+			must(r.Connected(ctx, "a", "n1"))
+			if err := r.Disconnected(ctx, "a", "n1"); err != nil {
+				t.Fatal(err)
+			}
+			clk.Add(grace)
+			must(r.Sweep(ctx))
+			wantPairs(t, "enqueue while gone", must(r.Enqueue(ctx, "c1", "account", 0)))
+			clk.Add(time.Second)
+			got := must(r.Connected(ctx, "a", "n2"))
+			if status == StatusOnline {
+				wantPairs(t, "reconnect", got, "c1>a")
+			} else {
+				wantPairs(t, "reconnect", got)
+				if q := queueIDs(t, r, "account"); !slices.Equal(q, []string{"c1"}) {
+					t.Errorf("queue %v after an away agent's reconnect, want [c1]", q)
+				}
 			}
 		})
 	}

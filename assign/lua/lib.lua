@@ -96,6 +96,29 @@ local function free_since(a) return math.max(a.last, a.since) end
 local function member(a) return string.format('%015d', free_since(a)) .. ':' .. a.id end
 local function ratio(a) return a.load / a.max end
 
+-- lapsed tells whether the agent's connection is gone past the grace: its
+-- last socket closed at least GRACE ago, its heartbeat is at least
+-- max(TTL, GRACE) old, or there is none (Sweep drops the liveness entries
+-- of the agents it lets go; an agent never connected has none). These are
+-- the agents whose chats Sweep takes back. Reconnecting within the grace
+-- changes nothing; coming back after it is coming online.
+local function lapsed(id)
+  local hb = redis.call('ZSCORE', K_HB, id)
+  if not hb or NOW - tonumber(hb) >= math.max(TTL, GRACE) then return true end
+  local gone = redis.call('ZSCORE', K_DISC, id)
+  return gone ~= false and NOW - tonumber(gone) >= GRACE
+end
+
+-- came_back is called, before its liveness is refreshed, for a known agent
+-- a socket or a heartbeat shows alive: an agent whose status is online and
+-- whose connection had lapsed comes online now, so its free time starts
+-- now (the status is the agent's, not the socket's: a new socket restores it).
+local function came_back(id)
+  if lapsed(id) and redis.call('HGET', k_agent(id), 'status') == 'online' then
+    redis.call('HSET', k_agent(id), 'since', ARGV[2])
+  end
+end
+
 -- unindex takes an agent's entry out of the given units' free sets.
 local function unindex(id, units)
   local old = redis.call('HGET', k_agent(id), 'idx')

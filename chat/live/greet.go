@@ -27,8 +27,11 @@ func (s *Service) greetStaff(ctx context.Context, c *conn) error {
 	if err != nil {
 		return err
 	}
-	// A reconnect within the grace period keeps the chats.
-	if err := s.assign.Connected(ctx, a.ID, s.node); err != nil {
+	// A reconnect within the grace period keeps the chats; the agent's
+	// status is restored, and an online agent takes waiting chats (after
+	// hello, which lists the chats held before).
+	as, err := s.assign.Connected(ctx, a.ID, s.node)
+	if err != nil {
 		return err
 	}
 	hello := s.hello(a.Role)
@@ -42,6 +45,7 @@ func (s *Service) greetStaff(ctx context.Context, c *conn) error {
 		}
 		s.onQueueChanged(u, nil)
 	}
+	s.apply(ctx, as)
 	return nil
 }
 

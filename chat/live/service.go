@@ -44,7 +44,7 @@ type Store interface {
 type Assigner interface {
 	SetPresence(ctx context.Context, a assign.Agent, status string) ([]assign.Assignment, error)
 	Heartbeat(ctx context.Context, agentIDs ...string) error
-	Connected(ctx context.Context, agentID, node string) error
+	Connected(ctx context.Context, agentID, node string) ([]assign.Assignment, error)
 	Disconnected(ctx context.Context, agentID, node string) error
 	EnqueueChat(ctx context.Context, w assign.Waiting) ([]assign.Assignment, error)
 	Release(ctx context.Context, chatID string) ([]assign.Assignment, error)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/chat"
 	"github.com/google/uuid"
 )
 
@@ -767,4 +768,93 @@ func TestPresenceResendIsNotReapplied(t *testing.T) {
 	if n := agent.count("chat.assigned", nil); n != 0 {
 		t.Fatalf("an away agent was given a chat after a resent 'online'")
 	}
+}
+
+// TestLapsedAgentComesBackLast: an agent whose connection lapsed (no socket
+// past the grace) and who opens a console again, on another node and
+// without a presence frame, is online again with the status he had, and
+// comes online then: among equal loads, an agent who came online just
+// before him has been free longer, whatever his last assignment was.
+func TestLapsedAgentComesBackLast(t *testing.T) {
+	t.Parallel()
+	vars := clusterVars(t, "CHAT_AGENT_GRACE", "1s")
+	a, b := startNode(t, vars), startNode(t, vars)
+	tek := createStaff(t, a, "Tek", "agent", []string{"technical"}, 2)
+	kaan := createStaff(t, b, "Kaan", "agent", []string{"technical"}, 2)
+	sue := createStaff(t, a, "Sue", "supervisor", []string{"technical"}, 1)
+
+	// Tek takes a chat, which ends; then his socket goes and stays gone
+	// past the grace.
+	tekConn, _ := dialStaff(t, a, tek, true)
+	v1, _ := newVisitor(t, a)
+	c1 := startChat(t, v1, "technical", "uygulama açılmıyor")
+	tekConn.expect("chat.assigned", forChat(c1))
+	v1.call(map[string]any{"type": "chat.close", "chat_id": c1})
+	tekConn.expect("chat.closed", forChat(c1))
+	tekConn.drop()
+	time.Sleep(2 * time.Second) // past the grace and a sweep
+	if st := boardStatus(t, a, sue.token, "technical", tek.id); st != "offline" {
+		t.Fatalf("Tek on the board after the lapse: %q, want offline", st)
+	}
+
+	// Kaan comes online; then Tek opens a console on the other node and
+	// sends no presence.
+	dialStaff(t, b, kaan, true)
+	time.Sleep(20 * time.Millisecond)
+	tekBack := time.Now().Truncate(time.Millisecond)
+	tekConn, _ = dialStaff(t, b, tek, false)
+	if st := boardStatus(t, a, sue.token, "technical", tek.id); st != "online" {
+		t.Fatalf("Tek on the board after reconnecting: %q, want online (his status restored)", st)
+	}
+
+	v2, _ := newVisitor(t, a)
+	c2 := startChat(t, v2, "technical", "şifre sıfırlama maili gelmiyor")
+	if f := v2.expect("chat.assigned", forChat(c2)); agentOf(f) != kaan.id {
+		t.Errorf("c2 went to %v, want Kaan: Tek came online after him", f["agent"])
+	}
+	var body struct {
+		Items []chat.AssignmentRecord `json:"items"`
+	}
+	if code := api(t, "GET", a.url+"/api/v1/chats/"+c2+"/assignments", sue.token, nil, &body); code != 200 || len(body.Items) != 1 {
+		t.Fatalf("assignments of c2: %d %+v", code, body.Items)
+	}
+	since := map[string]time.Time{}
+	for _, c := range body.Items[0].Candidates {
+		if c.FreeSince != nil {
+			since[c.AgentID] = *c.FreeSince
+		}
+	}
+	if len(since) != 2 || since[tek.id].Before(tekBack) || !since[kaan.id].Before(since[tek.id]) {
+		t.Errorf("free since: Tek %v, Kaan %v; want Tek's from his return (%v), after Kaan's", since[tek.id], since[kaan.id], tekBack)
+	}
+
+	// Online without a presence frame: the next chat is his (Kaan has one).
+	v3, _ := newVisitor(t, b)
+	c3 := startChat(t, v3, "technical", "ödeme sayfası hata veriyor")
+	tekConn.expect("chat.assigned", forChat(c3))
+}
+
+// boardStatus is an agent's status in a unit on the live board.
+func boardStatus(t *testing.T, n *node, token, unit, agentID string) string {
+	t.Helper()
+	var board struct {
+		Units []struct {
+			Unit   string `json:"unit"`
+			Agents []struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			} `json:"agents"`
+		} `json:"units"`
+	}
+	if code := api(t, "GET", n.url+"/api/v1/board", token, nil, &board); code != 200 {
+		t.Fatalf("board: %d", code)
+	}
+	for _, u := range board.Units {
+		for _, a := range u.Agents {
+			if u.Unit == unit && a.ID == agentID {
+				return a.Status
+			}
+		}
+	}
+	return ""
 }
