@@ -243,3 +243,36 @@ func TestQueuedPlaceToldOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestClientIDPerKindOfFrame: a client_id is remembered per kind of frame,
+// as PROTOCOL.md says: a chat.close with the id of the chat's chat.start is
+// taken for a resend (acked, the chat stays open), while a chat.close with
+// the id of a message is a new frame and closes the chat.
+func TestClientIDPerKindOfFrame(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, clusterVars(t))
+	visitor, _ := newVisitor(t, n)
+	startID := uuid.NewString()
+	visitor.send(map[string]any{"type": "chat.start", "client_id": startID, "unit": "general", "text": "merhaba", "age_confirmed": true})
+	chatID := visitor.reply(startID, "ack").str("chat_id")
+	msgID := uuid.NewString()
+	visitor.send(map[string]any{"type": "message", "client_id": msgID, "chat_id": chatID, "text": "anyone?"})
+	if ack := visitor.reply(msgID, "ack"); ack.num("seq") != 2 {
+		t.Fatalf("message ack %v", ack)
+	}
+	visitor.send(map[string]any{"type": "chat.close", "client_id": startID, "chat_id": chatID})
+	if f := visitor.nthReply(startID, 2); f.str("type") != "ack" {
+		t.Fatalf("chat.close with the chat.start's client_id: %v", f)
+	}
+	if ch, err := n.DB.Chat(context.Background(), chatID); err != nil || !ch.Open() {
+		t.Fatalf("a chat.close with the chat.start's client_id: chat %+v %v, want it still open", ch, err)
+	}
+	visitor.send(map[string]any{"type": "chat.close", "client_id": msgID, "chat_id": chatID})
+	if f := visitor.nthReply(msgID, 2); f.str("type") != "ack" {
+		t.Fatalf("chat.close with the message's client_id: %v", f)
+	}
+	visitor.expect("chat.closed", forChat(chatID))
+	if ch, err := n.DB.Chat(context.Background(), chatID); err != nil || ch.Open() {
+		t.Errorf("a chat.close with a message's client_id: chat %+v %v, want it closed", ch, err)
+	}
+}
