@@ -166,9 +166,19 @@ func (db *DB) StartChat(ctx context.Context, r chat.StartRequest) (*chat.Chat, c
 	t := now()
 	id := uuid.NewString()
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		if r.Visitor.Name != "" || r.Visitor.Email != "" {
-			if _, err := tx.ExecContext(ctx, db.rebind("UPDATE visitors SET name = ?, email = ?, last_seen_at = ? WHERE id = ?"),
-				r.Visitor.Name, r.Visitor.Email, t, r.Visitor.ID); err != nil {
+		// A name or email given replaces the visitor's; one not given
+		// leaves theirs as it is.
+		var set []string
+		var args []any
+		if r.Visitor.Name != "" {
+			set, args = append(set, "name = ?"), append(args, r.Visitor.Name)
+		}
+		if r.Visitor.Email != "" {
+			set, args = append(set, "email = ?"), append(args, r.Visitor.Email)
+		}
+		if len(set) > 0 {
+			if _, err := tx.ExecContext(ctx, db.rebind("UPDATE visitors SET "+strings.Join(set, ", ")+", last_seen_at = ? WHERE id = ?"),
+				append(args, t, r.Visitor.ID)...); err != nil {
 				return err
 			}
 		}
@@ -176,8 +186,11 @@ func (db *DB) StartChat(ctx context.Context, r chat.StartRequest) (*chat.Chat, c
 			VALUES (?, ?, ?, 'queued', ?, 1, ?, ?)`), id, r.Visitor.ID, r.Unit, r.Priority, t, t); err != nil {
 			return err
 		}
+		// The first message is the visitor's under the name the request
+		// gives, else the one on their record.
 		if _, err := tx.ExecContext(ctx, db.rebind(`INSERT INTO messages (chat_id, kind, seq, sender_kind, sender_id, sender_name, text, client_id, created_at)
-			VALUES (?, 'message', 1, 'visitor', ?, ?, ?, ?, ?)`), id, r.Visitor.ID, r.Visitor.Name, r.Text, r.ClientID, t); err != nil {
+			VALUES (?, 'message', 1, 'visitor', ?, COALESCE(NULLIF(?, ''), (SELECT name FROM visitors WHERE id = ?), ''), ?, ?, ?)`),
+			id, r.Visitor.ID, r.Visitor.Name, r.Visitor.ID, r.Text, r.ClientID, t); err != nil {
 			return err
 		}
 		return db.recordRequest(ctx, tx, r.Who, r.ClientID, id, 1, t)
@@ -275,6 +288,7 @@ type transitRow struct {
 	VisitorName  sql.NullString `db:"visitor_name"`
 	VisitorEmail sql.NullString `db:"visitor_email"`
 	VisitorUser  sql.NullString `db:"visitor_user_id"`
+	VisitorSince sql.NullInt64  `db:"visitor_created_at"`
 }
 
 func (db *DB) transit(ctx context.Context, t chat.Transition, withVisitor bool) (*chat.Chat, *chat.Visitor, chat.Outcome, error) {
@@ -313,7 +327,8 @@ func (db *DB) transit(ctx context.Context, t chat.Transition, withVisitor bool) 
 	update := "UPDATE chats SET " + strings.Join(set, ", ") + " WHERE id = ? AND status IN (?" + strings.Repeat(", ?", len(t.From)-1) + ")"
 	visitorCols := ", (SELECT name FROM visitors WHERE visitors.id = c.visitor_id) AS visitor_name" +
 		", (SELECT email FROM visitors WHERE visitors.id = c.visitor_id) AS visitor_email" +
-		", (SELECT external_id FROM visitors WHERE visitors.id = c.visitor_id) AS visitor_user_id"
+		", (SELECT external_id FROM visitors WHERE visitors.id = c.visitor_id) AS visitor_user_id" +
+		", (SELECT created_at FROM visitors WHERE visitors.id = c.visitor_id) AS visitor_created_at"
 	var q string
 	var recArgs []any
 	inline := db.engine == Postgres && len(t.Records) > 0
@@ -362,6 +377,9 @@ func (db *DB) transit(ctx context.Context, t chat.Transition, withVisitor bool) 
 		var v *chat.Visitor
 		if withVisitor {
 			v = &chat.Visitor{ID: c.VisitorID, Name: row.VisitorName.String, Email: row.VisitorEmail.String, UserID: row.VisitorUser.String}
+			if row.VisitorSince.Valid {
+				v.CreatedAt = msTime(row.VisitorSince.Int64)
+			}
 		}
 		return c, v, chat.Applied, nil
 	case errors.Is(err, sql.ErrNoRows): // not in a From state: say how it is

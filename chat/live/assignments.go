@@ -58,14 +58,14 @@ func (s *Service) assigned(ctx context.Context, a assign.Assignment) {
 		from, ref := s.agentRef(ctx, a.From), s.agentRef(ctx, a.AgentID)
 		tf := encode(transferredFrame{Type: TTransferred, ChatID: ch.ID, Unit: ch.Unit, FromAgent: &from, Agent: &ref, Reason: reasonOf(a)})
 		// The new agent hears of it too, before its chat.assigned.
+		// The old agent stops following the chat right after its
+		// chat.transferred: the new agent's chat.assigned is not theirs.
 		msgs = append(msgs, published{s.hub.chatChannel(ch.ID), &envelope{Kind: evFrame, Chat: ch.ID, Unit: ch.Unit, Frame: tf}},
+			published{s.hub.agentChannel(a.From), &envelope{Kind: evLeave, Chat: ch.ID}},
 			published{s.hub.agentChannel(a.AgentID), &envelope{Kind: evFrame, Frame: tf}})
 	}
 	p := assign.Presence{Online: a.VisitorOnline, LeftAt: a.VisitorLeftAt}
 	msgs = append(msgs, s.assignedEnvelopes(ctx, ch, v, &p)...)
-	if taken {
-		msgs = append(msgs, published{s.hub.agentChannel(a.From), &envelope{Kind: evLeave, Chat: ch.ID}})
-	}
 	if err := s.hub.publishMany(ctx, msgs); err != nil {
 		s.log.Error("publish assignment", "chat", ch.ID, "err", err)
 	}
@@ -228,7 +228,7 @@ func (s *Service) refreshQueue(ctx context.Context, unit string) {
 		f := encode(queuedFrame{Type: TQueued, ChatID: w.ChatID, Unit: unit, Position: w.Position, ETASeconds: eta, Offline: avail == 0})
 		for _, c := range conns {
 			if !c.isStaff() {
-				c.enqueue(item{place: &place{chatID: w.ChatID, unit: unit, frame: f}})
+				c.enqueue(item{place: &place{chatID: w.ChatID, unit: unit, position: w.Position, frame: f}})
 			}
 		}
 	}

@@ -383,8 +383,17 @@ func (c *conn) envelope(ctx context.Context, e *envelope) error {
 	if (e.Staff && !c.isStaff()) || (e.Skip != "" && e.Skip == c.who.Key()) {
 		return nil
 	}
-	if e.Agent != "" && !c.announce(e.Chat, e.Agent) { // chat.assigned: once per assignment, however it reached us
+	// A chat's frames reach only connections that follow it: one that
+	// left it (its chat.transferred moved the chat away) may still get
+	// what was on the way to the chat's channel before it unsubscribed.
+	if e.Chat != "" && c.follow.chats[e.Chat] == nil {
 		return nil
+	}
+	if e.Agent != "" {
+		if !c.announce(e.Chat, e.Agent) { // chat.assigned: once per assignment, however it reached us
+			return nil
+		}
+		c.follow.unplaced(e.Chat)
 	}
 	if e.Seq > 0 || e.Note > 0 {
 		return c.follow.ordered(ctx, e)
@@ -514,7 +523,7 @@ func (c *conn) writeState(ctx context.Context, ch *chat.Chat) error {
 		if err != nil || f.Position == 0 { // 0: assigned meanwhile; chat.assigned follows
 			return err
 		}
-		return c.write(ctx, encode(f))
+		return c.follow.tell(ctx, c.follow.chats[ch.ID], &place{chatID: ch.ID, unit: f.Unit, position: f.Position, frame: encode(f)})
 	case chat.StatusActive:
 		if st := c.follow.chats[ch.ID]; st != nil && st.announced == assignment(ch) {
 			return nil

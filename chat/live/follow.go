@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/chatd/chatd/chat"
 )
@@ -22,6 +23,9 @@ type chatState struct {
 	// moves it there, so a client never sees the place before the move.
 	unit  string
 	place *place
+	// told is the place in a queue last told in chat.queued ("" once the
+	// chat was assigned or moved): an unchanged place is not told again.
+	told string
 	// A chat followed since the connection opened holds its live messages
 	// until the client's resume (or the resume window) so the replay and
 	// the live stream arrive in order and once.
@@ -77,18 +81,41 @@ func (f *follower) forget(chatID string) { delete(f.chats, chatID) }
 // tells it.
 type place struct {
 	chatID, unit string
+	position     int
 	frame        []byte
 }
 
+func (p *place) key() string { return p.unit + "#" + strconv.Itoa(p.position) }
+
 // placed delivers a chat's place in a queue, unless it is in a unit the
-// connection has not yet told the chat moved to: then it waits for that.
+// connection has not yet told the chat moved to (then it waits for that),
+// or it is the place this connection told last (then it is not news).
 func (f *follower) placed(ctx context.Context, p *place) error {
 	st := f.chats[p.chatID]
 	if st != nil && st.unit != "" && st.unit != p.unit {
 		st.place = p
 		return nil
 	}
+	return f.tell(ctx, st, p)
+}
+
+// tell sends a place unless the connection told that one last.
+func (f *follower) tell(ctx context.Context, st *chatState, p *place) error {
+	if st != nil {
+		if st.told == p.key() {
+			return nil
+		}
+		st.told = p.key()
+	}
 	return f.send(ctx, p.frame)
+}
+
+// unplaced records that the connection told a chat left its place (it was
+// assigned or moved): its next place is news whatever it is.
+func (f *follower) unplaced(chatID string) {
+	if st := f.chats[chatID]; st != nil {
+		st.told = ""
+	}
 }
 
 // moved records that the connection told a chat's unit (chat.transferred)
@@ -98,10 +125,10 @@ func (f *follower) moved(ctx context.Context, chatID, unit string) error {
 	if st == nil {
 		return nil
 	}
-	st.unit = unit
+	st.unit, st.told = unit, ""
 	if p := st.place; p != nil && p.unit == unit {
 		st.place = nil
-		return f.send(ctx, p.frame)
+		return f.tell(ctx, st, p)
 	}
 	return nil
 }

@@ -234,24 +234,26 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // TestPlaceWaitsForTheMove: a chat's place in another unit's queue is
-// told only after the chat.transferred that moved it there.
+// told only after the chat.transferred that moved it there, and a place
+// already told is not told again.
 func TestPlaceWaitsForTheMove(t *testing.T) {
 	ctx := context.Background()
 	var sent []string
 	f := newFollower(false, func(_ context.Context, b []byte) error { sent = append(sent, string(b)); return nil }, nil)
 	f.follow("c", marks{}, marks{}, false).unit = "account"
 	steps := []error{
-		f.placed(ctx, &place{chatID: "c", unit: "account", frame: []byte("queued account 2")}),
-		f.placed(ctx, &place{chatID: "c", unit: "general", frame: []byte("queued general 3")}),
-		f.placed(ctx, &place{chatID: "c", unit: "general", frame: []byte("queued general 1")}),
+		f.placed(ctx, &place{chatID: "c", unit: "account", position: 2, frame: []byte("queued account 2")}),
+		f.placed(ctx, &place{chatID: "c", unit: "general", position: 3, frame: []byte("queued general 3")}),
+		f.placed(ctx, &place{chatID: "c", unit: "general", position: 1, frame: []byte("queued general 1")}),
 		f.send(ctx, []byte("transferred general")),
 		f.moved(ctx, "c", "general"),
-		f.placed(ctx, &place{chatID: "c", unit: "general", frame: []byte("queued general 0")}),
+		f.placed(ctx, &place{chatID: "c", unit: "general", position: 1, frame: []byte("queued general 1 again")}),
+		f.placed(ctx, &place{chatID: "c", unit: "general", position: 2, frame: []byte("queued general 2")}),
 	}
 	if err := errors.Join(steps...); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"queued account 2", "transferred general", "queued general 1", "queued general 0"}
+	want := []string{"queued account 2", "transferred general", "queued general 1", "queued general 2"}
 	if !slices.Equal(sent, want) {
 		t.Errorf("sent %q, want %q", sent, want)
 	}

@@ -96,6 +96,9 @@ func (s *Service) standing(ctx context.Context, c *conn, ch *chat.Chat) ([]byte,
 		if err != nil || q.Position == 0 {
 			return nil, err
 		}
+		if st := c.follow.chats[ch.ID]; st != nil {
+			st.told = (&place{unit: q.Unit, position: q.Position}).key()
+		}
 		return encode(q), nil
 	}
 	f, err := s.assignedFrame(ctx, ch, nil, nil, false)

@@ -432,13 +432,14 @@ func (s *Service) announceTransfer(ctx context.Context, before, after *chat.Chat
 	}
 }
 
+// escalate serves chat.escalate: the ack goes out once the ticket is
+// stored and before chat.escalated is published, so the sender's socket
+// gets the ack first and then chat.escalated, as with chat.close.
 func (s *Service) escalate(ctx context.Context, c *conn, f *inFrame) error {
-	ch, err := s.Escalate(ctx, c.who, f.ChatID, f.ClientID, f.Subject)
-	if err != nil {
-		return err
-	}
-	s.ack(c, f, ackFrame{ChatID: ch.ID, TicketID: ch.TicketID})
-	return nil
+	_, err := s.escalateChat(ctx, c.who, f.ChatID, f.ClientID, f.Subject, func(ch *chat.Chat) {
+		s.ack(c, f, ackFrame{ChatID: ch.ID, TicketID: ch.TicketID})
+	})
+	return err
 }
 
 // Escalate closes an open chat into a ticket holding its transcript and
@@ -446,6 +447,12 @@ func (s *Service) escalate(ctx context.Context, c *conn, f *inFrame) error {
 // REST escalation; clientID (optional) makes a resend return the first
 // answer.
 func (s *Service) Escalate(ctx context.Context, who chat.Principal, chatID, clientID, subject string) (*chat.Chat, error) {
+	return s.escalateChat(ctx, who, chatID, clientID, subject, nil)
+}
+
+// escalateChat is Escalate; stored, when not nil, runs once the ticket is
+// stored (or found stored, for a resend) and before anyone is told.
+func (s *Service) escalateChat(ctx context.Context, who chat.Principal, chatID, clientID, subject string, stored func(*chat.Chat)) (*chat.Chat, error) {
 	subject = strings.TrimSpace(subject)
 	if len(subject) > 200 {
 		return nil, chat.Errorf(chat.EInvalid, "subject is longer than 200 bytes")
@@ -458,10 +465,13 @@ func (s *Service) Escalate(ctx context.Context, who chat.Principal, chatID, clie
 	if err != nil {
 		return nil, err
 	}
-	switch outcome {
-	case chat.Refused:
+	if outcome == chat.Refused {
 		return nil, chat.Finished(done.Status)
-	case chat.Applied:
+	}
+	if stored != nil {
+		stored(done)
+	}
+	if outcome == chat.Applied {
 		s.ended(ctx, done, encode(escalatedFrame{Type: TEscalated, ChatID: done.ID, TicketID: done.TicketID}))
 	}
 	return done, nil

@@ -11,7 +11,7 @@ import (
 // start serves chat.start in three steps: check and route the request,
 // store the chat with its first message, then queue it and tell everyone.
 func (s *Service) start(ctx context.Context, c *conn, f *inFrame) error {
-	req, err := s.startRequest(c.who, f)
+	req, err := s.startRequest(c.who, f, c.visitorName)
 	if err != nil {
 		return err
 	}
@@ -31,8 +31,10 @@ func (s *Service) start(ctx context.Context, c *conn, f *inFrame) error {
 
 // startRequest checks a chat.start and decides the chat's unit and
 // priority: the visitor's pick, or the classification of the text (which
-// also says whether the matter is urgent).
-func (s *Service) startRequest(who chat.Principal, f *inFrame) (chat.StartRequest, error) {
+// also says whether the matter is urgent). A start without a name is the
+// visitor's under the name they have (known, the connection's name): the
+// first message carries it like the later ones.
+func (s *Service) startRequest(who chat.Principal, f *inFrame, known string) (chat.StartRequest, error) {
 	if !f.AgeConfirmed {
 		return chat.StartRequest{}, chat.Errorf(chat.EAgeRequired, "the service is for adults: age_confirmed must be true")
 	}
@@ -43,6 +45,9 @@ func (s *Service) startRequest(who chat.Principal, f *inFrame) (chat.StartReques
 	name, email, err := chat.CheckVisitor(f.Name, f.Email)
 	if err != nil {
 		return chat.StartRequest{}, err
+	}
+	if name == "" {
+		name = known
 	}
 	unit, priority := f.Unit, 0
 	cl := s.classify.Classify(text)
