@@ -350,6 +350,21 @@ func TestHostileTicketQueryParameters(t *testing.T) {
 			}
 		}
 	}
+	// Bytes that are not UTF-8 (or a NUL) in a path parameter are the
+	// client's invalid_request, however they are escaped (the router keeps
+	// lowercase escapes as sent), on every method.
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/api/v1/tickets/%ff"}, {"GET", "/api/v1/tickets/%FF"}, {"GET", "/api/v1/transcripts/%c3%28"},
+		{"POST", "/api/v1/chats/%ff/escalate"}, {"GET", "/api/v1/visitors/%ff/history"}, {"GET", "/api/v1/tickets/a%00b"},
+		{"GET", "/api/v1/webhooks/%fe/deliveries"},
+	} {
+		for _, who := range []string{admin, tok} {
+			var e struct{ Error struct{ Code string } }
+			if code := api(t, r.method, n.url+r.path, who, nil, &e); code != 400 || e.Error.Code != "invalid_request" {
+				t.Errorf("%s %s: %d %+v, want 400 invalid_request", r.method, r.path, code, e)
+			}
+		}
+	}
 }
 
 func urlEscape(s string) string {
