@@ -446,3 +446,37 @@ func TestCannedReplies(t *testing.T) {
 		t.Errorf("standard reply audit rows: %+v", all)
 	}
 }
+
+// TestBodiesAreCheckedAsSent: a REST body that is not UTF-8 is refused
+// (never stored with U+FFFD in place of what was sent), and a field of the
+// wrong type is refused naming the field, on every route that reads one.
+func TestBodiesAreCheckedAsSent(t *testing.T) {
+	n := startNode(t, clusterVars(t))
+	admin := adminToken(t, n)
+	vid, tok := createVisitor(t, n)
+	for _, tt := range []struct {
+		method, path, token string
+		body                rawBody
+		msg                 string
+	}{
+		{"POST", "/api/v1/tickets", tok, "{\"unit\":\"general\",\"text\":\"bad \xff utf8\"}", "UTF-8"},
+		{"POST", "/api/v1/tickets", admin, rawBody("{\"unit\":\"general\",\"visitor_id\":\"" + vid + "\",\"text\":\"bad \xc3\x28\"}"), "UTF-8"},
+		{"POST", "/api/v1/visitors", "", "{\"name\":\"V \xff\"}", "UTF-8"},
+		{"POST", "/api/v1/auth/login", "", "{\"email\":\"admin@example.com\xff\",\"password\":\"x\"}", "UTF-8"},
+		{"POST", "/api/v1/apikeys", admin, "{\"name\":\"k \xfe\"}", "UTF-8"},
+		{"POST", "/api/v1/canned-replies", admin, "{\"unit\":\"general\",\"lang\":\"en\",\"title\":\"t\",\"text\":\"\xff\"}", "UTF-8"},
+		{"POST", "/api/v1/visitors", "", `{"name":5}`, `field "name" must be a string`},
+		{"POST", "/api/v1/tickets", tok, `{"unit":"general","text":5}`, `field "text" must be a string`},
+		{"POST", "/api/v1/agents", admin, `{"email":"z@example.com","password":"password-1","name":"Z","units":"general","max_chats":3}`, `field "units" must be an array`},
+		{"POST", "/api/v1/agents", admin, `{"email":"z@example.com","password":"password-1","name":"Z","units":["general"],"max_chats":"3"}`, `field "max_chats" must be a whole number`},
+	} {
+		var e struct{ Error struct{ Code, Message string } }
+		if code := api(t, tt.method, n.url+tt.path, tt.token, tt.body, &e); code != 400 || e.Error.Code != "invalid_request" || !strings.Contains(e.Error.Message, tt.msg) {
+			t.Errorf("%s %s %q: %d %+v, want invalid_request naming %q", tt.method, tt.path, tt.body, code, e, tt.msg)
+		}
+	}
+	var list listJSON
+	if code := api(t, "GET", n.url+"/api/v1/tickets", admin, nil, &list); code != 200 || len(list.Items) != 0 {
+		t.Errorf("tickets stored from refused bodies: %d %+v", code, list.Items)
+	}
+}
