@@ -470,7 +470,9 @@ func TestBodiesAreCheckedAsSent(t *testing.T) {
 		{"POST", "/api/v1/agents", admin, `{"email":"z@example.com","password":"password-1","name":"Z","units":"general","max_chats":3}`, `field "units" must be an array`},
 		{"POST", "/api/v1/agents", admin, `{"email":"z@example.com","password":"password-1","name":"Z","units":["general"],"max_chats":"3"}`, `field "max_chats" must be a whole number`},
 	} {
-		var e struct{ Error struct{ Code, Message string } }
+		var e struct {
+			Error struct{ Code, Message string }
+		}
 		if code := api(t, tt.method, n.url+tt.path, tt.token, tt.body, &e); code != 400 || e.Error.Code != "invalid_request" || !strings.Contains(e.Error.Message, tt.msg) {
 			t.Errorf("%s %s %q: %d %+v, want invalid_request naming %q", tt.method, tt.path, tt.body, code, e, tt.msg)
 		}
