@@ -290,26 +290,32 @@ func TestIdempotencyKeepsNoSecret(t *testing.T) {
 	for _, c := range []struct {
 		path, field string
 		body        map[string]any
+		named       func(made map[string]any) string // what the 409 names
 	}{
-		{"/api/v1/apikeys", "key", map[string]any{"name": "crm"}},
-		{"/api/v1/webhooks", "secret", map[string]any{"url": "http://127.0.0.1:9/hook", "events": []string{"ticket.created"}}},
+		{"/api/v1/apikeys", "key", map[string]any{"name": "crm"}, func(m map[string]any) string { return "made API key " + m["id"].(string) }},
+		{"/api/v1/webhooks", "secret", map[string]any{"url": "http://127.0.0.1:9/hook", "events": []string{"ticket.created"}}, func(m map[string]any) string { return "made webhook " + m["id"].(string) }},
+		{"/api/v1/visitors", "token", map[string]any{"name": "Ada"}, func(m map[string]any) string { return "made visitor " + m["visitor_id"].(string) + " and its token" }},
+		{"/api/v1/auth/login", "token", map[string]any{"email": "admin@example.com", "password": "admin-password"}, func(m map[string]any) string {
+			return "made a session (token) of agent " + m["agent"].(map[string]any)["id"].(string)
+		}},
 	} {
-		code, raw, _ := idemPost(t, n, admin, c.path, "secret-"+c.field, c.body)
+		code, raw, _ := idemPost(t, n, admin, c.path, "secret-"+c.path, c.body)
 		var made map[string]any
-		if err := json.Unmarshal(raw, &made); err != nil || code != 201 || made[c.field] == "" || made["id"] == "" {
+		if err := json.Unmarshal(raw, &made); err != nil || code >= 300 || made[c.field] == "" {
 			t.Fatalf("%s: %d %s", c.path, code, raw)
 		}
 		secret := made[c.field].(string)
-		code, raw, _ = idemPost(t, n, admin, c.path, "secret-"+c.field, c.body)
+		want := c.named(made)
+		code, raw, _ = idemPost(t, n, admin, c.path, "secret-"+c.path, c.body)
 		var e struct {
 			Error struct{ Code, Message string }
 		}
 		_ = json.Unmarshal(raw, &e)
-		if code != 409 || e.Error.Code != "secret_shown_once" || !strings.Contains(e.Error.Message, made["id"].(string)) || strings.Contains(string(raw), secret) {
-			t.Errorf("%s repeated: %d %s; want 409 secret_shown_once naming %v", c.path, code, raw, made["id"])
+		if code != 409 || e.Error.Code != "secret_shown_once" || !strings.Contains(e.Error.Message, want+" (status") || strings.Contains(string(raw), secret) {
+			t.Errorf("%s repeated: %d %s; want 409 secret_shown_once naming %q", c.path, code, raw, want)
 		}
 		var stored int
-		if err := rawDB(t, n).QueryRow(rebind(n, "SELECT COUNT(*) FROM idempotency_keys WHERE key = ? AND body LIKE ?"), "secret-"+c.field, "%"+secret+"%").Scan(&stored); err != nil || stored != 0 {
+		if err := rawDB(t, n).QueryRow(rebind(n, "SELECT COUNT(*) FROM idempotency_keys WHERE key = ? AND body LIKE ?"), "secret-"+c.path, "%"+secret+"%").Scan(&stored); err != nil || stored != 0 {
 			t.Errorf("%s: the secret is stored with the key's answer (%d rows, %v)", c.path, stored, err)
 		}
 	}
