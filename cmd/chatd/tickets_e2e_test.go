@@ -466,6 +466,8 @@ func TestBodiesAreCheckedAsSent(t *testing.T) {
 		{"POST", "/api/v1/apikeys", admin, "{\"name\":\"k \xfe\"}", "UTF-8"},
 		{"POST", "/api/v1/canned-replies", admin, "{\"unit\":\"general\",\"lang\":\"en\",\"title\":\"t\",\"text\":\"\xff\"}", "UTF-8"},
 		{"POST", "/api/v1/visitors", "", `{"name":5}`, `field "name" must be a string`},
+		{"POST", "/api/v1/visitors", "", `{"email":"nope"}`, `email is not an email address`},
+		{"POST", "/api/v1/visitors", "", rawBody(`{"name":"` + strings.Repeat("n", 5000) + `"}`), `name is 5000 bytes, at most 100`},
 		{"POST", "/api/v1/tickets", tok, `{"unit":"general","text":5}`, `field "text" must be a string`},
 		{"POST", "/api/v1/agents", admin, `{"email":"z@example.com","password":"password-1","name":"Z","units":"general","max_chats":3}`, `field "units" must be an array`},
 		{"POST", "/api/v1/agents", admin, `{"email":"z@example.com","password":"password-1","name":"Z","units":["general"],"max_chats":"3"}`, `field "max_chats" must be a whole number`},
