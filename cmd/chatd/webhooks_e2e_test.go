@@ -187,6 +187,57 @@ func TestIntegratorAPI(t *testing.T) {
 
 	rcv.waitFor(t, map[string]int{"ticket.created": 3, "ticket.merged": 2, "ticket.replied": 1, "ticket.updated": 1, "chat.escalated": 1, "chat.closed": 1})
 
+	// The key's actions are kind apikey (its id and name) everywhere: the
+	// ticket's replies and events and the webhooks' change; the requester
+	// known only by email is kind visitor with no id and the email as name.
+	type sender struct{ Kind, ID, Name string }
+	var got struct {
+		From    sender
+		Replies []struct {
+			From sender
+			Text string
+		}
+		Events []struct {
+			Kind string
+			By   sender
+		}
+	}
+	if code := api(t, "GET", n.url+"/api/v1/tickets/"+a.ID, key, nil, &got); code != 200 {
+		t.Fatalf("read: %d", code)
+	}
+	keyed := sender{"apikey", keyID, "crm"}
+	if got.From != (sender{"visitor", "", "can@example.com"}) {
+		t.Errorf("the requester by email: %+v", got.From)
+	}
+	var replied, events int
+	for _, r := range got.Replies {
+		if r.Text == "İnceliyoruz" {
+			replied++
+			if r.From != keyed {
+				t.Errorf("the key's reply is from %+v, want %+v", r.From, keyed)
+			}
+		}
+	}
+	for _, e := range got.Events {
+		if e.Kind == "status" || e.Kind == "replied" || e.Kind == "merged_in" {
+			events++
+			if e.By != keyed {
+				t.Errorf("the key's %s event is by %+v, want %+v", e.Kind, e.By, keyed)
+			}
+		}
+	}
+	if replied != 1 || events < 3 {
+		t.Errorf("replies %+v events %+v", got.Replies, got.Events)
+	}
+	rcv.mu.Lock()
+	for _, ev := range rcv.events["ticket.updated"] {
+		by, _ := ev["data"].(map[string]any)["change"].(map[string]any)["by"].(map[string]any)
+		if by["kind"] != "apikey" || by["id"] != keyID || by["name"] != "crm" {
+			t.Errorf("ticket.updated change by %v, want the key as apikey", by)
+		}
+	}
+	rcv.mu.Unlock()
+
 	// The key's unit limit and its revocation.
 	var e struct{ Error struct{ Code string } }
 	if code := api(t, "POST", n.url+"/api/v1/tickets", key, map[string]any{"unit": "technical", "subject": "x", "text": "y", "email": "can@example.com"}, &e); code != 403 {
