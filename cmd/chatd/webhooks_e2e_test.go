@@ -479,8 +479,17 @@ func TestWebhookDeliveriesSurviveRestart(t *testing.T) {
 		}
 	}
 	again := log.Items[0].ID
-	if code := api(t, "POST", n2.url+"/api/v1/webhooks/"+hookID+"/deliveries/"+again+"/redeliver", admin, nil, nil); code != 202 {
-		t.Fatalf("redeliver %d", code)
+	// 202: queued again, pending from zero; nothing of the last attempt is
+	// left on the row (its delivery time, response status, error).
+	var queued map[string]any
+	if code := api(t, "POST", n2.url+"/api/v1/webhooks/"+hookID+"/deliveries/"+again+"/redeliver", admin, nil, &queued); code != 202 ||
+		queued["id"] != again || queued["status"] != "pending" || queued["attempts"] != 0.0 {
+		t.Fatalf("redeliver %d %v", code, queued)
+	}
+	for _, f := range []string{"delivered_at", "response_status", "last_error"} {
+		if v, ok := queued[f]; ok {
+			t.Errorf("a redelivered delivery still has %s %v", f, v)
+		}
 	}
 	if !waitUntil(20*time.Second, func() bool { rcv.mu.Lock(); defer rcv.mu.Unlock(); return rcv.ok[again] == 2 }) {
 		t.Fatal("the redelivery did not arrive with the same id")
