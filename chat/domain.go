@@ -28,10 +28,13 @@ const (
 	KindNote    = "note"
 )
 
-// Sender kinds.
+// Sender kinds. An API key's actions (ticket replies, events, webhook
+// changes) are kind apikey, as in closed_by and the audit log; rows stored
+// as system before schema 0007 were moved to apikey by it.
 const (
 	FromVisitor = "visitor"
 	FromAgent   = "agent"
+	FromAPIKey  = "apikey"
 	FromSystem  = "system"
 )
 

@@ -89,7 +89,7 @@ func (p Principal) Sender() Sender {
 	case p.Agent != nil:
 		return Sender{Kind: FromAgent, ID: p.Agent.ID, Name: p.Agent.Name}
 	case p.APIKey != nil:
-		return Sender{Kind: FromSystem, ID: p.APIKey.ID, Name: p.APIKey.Name}
+		return Sender{Kind: FromAPIKey, ID: p.APIKey.ID, Name: p.APIKey.Name}
 	}
 	return Sender{Kind: FromVisitor, ID: p.VisitorID}
 }

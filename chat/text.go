@@ -38,9 +38,20 @@ func CheckText(text string, maxBytes int) (string, error) {
 // number or an id typed into the name field is hidden like one in a
 // message), the email in its normal form (NormalEmail).
 func CheckVisitor(name, email string) (string, string, error) {
+	switch { // before NormalEmail: strings.ToLower would turn bad bytes into U+FFFD
+	case !utf8.ValidString(name):
+		return "", "", Errorf(EInvalid, "name is not UTF-8 text")
+	case !utf8.ValidString(email):
+		return "", "", Errorf(EInvalid, "email is not UTF-8 text")
+	}
 	name, email = strings.TrimSpace(name), NormalEmail(email)
-	if len(name) > 100 || len(email) > 254 || (email != "" && !strings.Contains(email, "@")) || !utf8.ValidString(name) || !utf8.ValidString(email) {
-		return "", "", Errorf(EInvalid, "name or email is not valid")
+	switch {
+	case len(name) > 100:
+		return "", "", Errorf(EInvalid, "name is %d bytes, at most 100", len(name))
+	case len(email) > 254:
+		return "", "", Errorf(EInvalid, "email is %d bytes, at most 254", len(email))
+	case email != "" && !strings.Contains(email, "@"):
+		return "", "", Errorf(EInvalid, "email is not an email address (no @)")
 	}
 	return Mask(name), Mask(email), nil
 }

@@ -636,3 +636,48 @@ func TestRedeliverWhileLeased(t *testing.T) {
 		t.Fatalf("redeliver an unknown delivery: %v", err)
 	}
 }
+
+// TestAPIKeyActionsMigrated: ticket replies and events an API key wrote
+// before schema 0007 (kind system, the key's id) read as kind apikey after
+// it; the server's own (autoclose) stay system.
+func TestAPIKeyActionsMigrated(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.DB(t)
+	keyID, _, err := db.CreateAPIKey(ctx, "crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := chat.Sender{Kind: chat.FromSystem, ID: keyID, Name: "crm"}
+	tk, _, err := db.CreateTicket(ctx, store.NewTicket{Unit: "general", Subject: "s", Text: "t", Email: "can@example.com", By: old,
+		Author: chat.Sender{Kind: chat.FromVisitor, Name: "can@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.AddTicketEntry(ctx, store.TicketWrite{TicketID: tk.ID, Kind: chat.EntryReply, From: old, Text: "looking"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ExecForTest(ctx, "INSERT INTO ticket_events (id, ticket_id, at, by_kind, by_id, by_name, kind) VALUES ('e-auto', ?, 1, 'system', 'autoclose', 'chatd', 'status')", tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ExecForTest(ctx, "DELETE FROM schema_migrations WHERE version = 7"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.Migrate(ctx); err != nil || n != 1 {
+		t.Fatalf("migrate: %d %v", n, err)
+	}
+	entries, err := db.TicketEntries(ctx, tk.ID, true)
+	if err != nil || len(entries) != 2 || entries[1].From != (chat.Sender{Kind: chat.FromAPIKey, ID: keyID, Name: "crm"}) || entries[0].From.Kind != chat.FromVisitor {
+		t.Fatalf("entries %+v %v", entries, err)
+	}
+	events, err := db.TicketEvents(ctx, tk.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, e := range events {
+		kinds[e.By.Kind+" "+e.By.ID]++
+	}
+	if kinds["apikey "+keyID] != 2 || kinds["system autoclose"] != 1 || kinds["system "+keyID] != 0 {
+		t.Fatalf("events by %v", kinds)
+	}
+}

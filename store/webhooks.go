@@ -269,31 +269,39 @@ func (db *DB) Deliveries(ctx context.Context, webhookID, cursorStr string, limit
 
 // Redeliver puts a delivery of the webhook back in the queue, due now, with
 // the same id (receivers de-duplicate by it) and a fresh retry schedule: its
-// attempts count from zero and it is retried for the whole window again. A
-// delivery a node is sending right now (leased) is refused with conflict:
-// two nodes never send one delivery at once.
+// attempts count from zero and it is retried for the whole window again;
+// the last attempt's error, response status and delivery time are cleared
+// (the row is pending again, and says so alone). A delivery a node is
+// sending right now (leased) is refused with conflict: two nodes never send
+// one delivery at once. The row is answered as the update left it (read in
+// its transaction, before any node can send it).
 func (db *DB) Redeliver(ctx context.Context, webhookID, id string) (*Delivery, error) {
 	t := now()
-	res, err := db.x.ExecContext(ctx, db.rebind(`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, retry_from = ?, attempts = 0, last_error = ''
-		WHERE id = ? AND webhook_id = ? AND leased_until <= ?`), t, t, id, webhookID, t)
-	if err != nil {
-		return nil, fmt.Errorf("redeliver: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		if found, err := db.exists(ctx, "SELECT 1 FROM webhook_deliveries WHERE id = ? AND webhook_id = ?", id, webhookID); err != nil || found {
-			if err != nil {
-				return nil, fmt.Errorf("redeliver: %w", err)
-			}
-			return nil, chat.Errorf(chat.EConflict, "the delivery is being sent right now; redeliver it after this attempt")
-		}
-		return nil, chat.Errorf(chat.ENotFound, "no such delivery")
-	}
 	var r deliveryRow
-	err = db.x.GetContext(ctx, &r, db.rebind("SELECT "+deliveryCols+", '' AS url, '' AS secret FROM webhook_deliveries d WHERE d.id = ?"), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, chat.Errorf(chat.ENotFound, "no such delivery")
-	}
-	if err != nil {
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, db.rebind(`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, retry_from = ?, attempts = 0, last_error = '',
+			response_status = 0, delivered_at = NULL WHERE id = ? AND webhook_id = ? AND leased_until <= ?`), t, t, id, webhookID, t)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var one int
+			err := tx.GetContext(ctx, &one, db.rebind("SELECT 1 FROM webhook_deliveries WHERE id = ? AND webhook_id = ?"), id, webhookID)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return chat.Errorf(chat.ENotFound, "no such delivery")
+			case err != nil:
+				return err
+			}
+			return chat.Errorf(chat.EConflict, "the delivery is being sent right now; redeliver it after this attempt")
+		}
+		return tx.GetContext(ctx, &r, db.rebind("SELECT "+deliveryCols+", '' AS url, '' AS secret FROM webhook_deliveries d WHERE d.id = ?"), id)
+	})
+	var ce *chat.Error
+	switch {
+	case errors.As(err, &ce):
+		return nil, err
+	case err != nil:
 		return nil, fmt.Errorf("redeliver: %w", err)
 	}
 	return r.delivery(), nil

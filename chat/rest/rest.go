@@ -10,7 +10,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"reflect"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -20,7 +24,9 @@ import (
 // Bind decodes a request body that is a JSON object whatever Content-Type
 // the client sent (curl -d says form); any other body goes through echo's
 // binder, so form fields work too. Its errors are the client's: a body too
-// large, not an object, or text holding NUL (which PostgreSQL cannot store).
+// large, not an object, a field of the wrong type (named), or text that is
+// not UTF-8 or holds NUL (text is stored as sent: encoding/json would
+// silently turn bad bytes into U+FFFD, and PostgreSQL cannot store NUL).
 func Bind(c echo.Context, v any) error {
 	req := c.Request()
 	body, err := io.ReadAll(req.Body)
@@ -31,9 +37,21 @@ func Bind(c echo.Context, v any) error {
 		}
 		return chat.Errorf(chat.EInvalid, "request body could not be read")
 	}
+	if !utf8.Valid(body) {
+		return errNotUTF8
+	}
 	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '{' {
-		err = json.Unmarshal(t, v)
+		if err = json.Unmarshal(t, v); err != nil {
+			return jsonError(err)
+		}
 	} else {
+		if form, ferr := url.ParseQuery(string(body)); ferr == nil && strings.HasPrefix(req.Header.Get(echo.HeaderContentType), echo.MIMEApplicationForm) {
+			for k, vs := range form {
+				if !utf8.ValidString(k) || !validStrings(vs) {
+					return errNotUTF8
+				}
+			}
+		}
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		err = c.Bind(v)
 	}
@@ -44,6 +62,54 @@ func Bind(c echo.Context, v any) error {
 		return chat.ErrNUL
 	}
 	return nil
+}
+
+var errNotUTF8 = chat.Errorf(chat.EInvalid, "request body must be UTF-8 text")
+
+func validStrings(vs []string) bool {
+	for _, s := range vs {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonError words a JSON decoding error for the client, naming the field
+// whose value has the wrong type.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return chat.Errorf(chat.EInvalid, "field %q must be %s, not a JSON %s", te.Field, jsonKind(te.Type), te.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return chat.Errorf(chat.EInvalid, "body is not valid JSON (at byte %d)", se.Offset)
+	}
+	return chat.Errorf(chat.EInvalid, "body must be a JSON object (or form fields) with the documented fields")
+}
+
+// jsonKind names, as a JSON value, what a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "of another type"
 }
 
 // Limit reads ?limit= (1 to max, def when absent).

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -52,4 +53,45 @@ func FuzzLimit(f *testing.F) {
 			t.Fatalf("limit %q gave %d", s, n)
 		}
 	})
+}
+
+// TestBind: a body is refused, as the client's invalid_request, when it is
+// not UTF-8 (JSON or form: never stored with U+FFFD in place of the bytes
+// sent) or when a field has the wrong type, and the message names the field.
+func TestBind(t *testing.T) {
+	type body struct {
+		Name  string   `json:"name" form:"name"`
+		Units []string `json:"units" form:"units"`
+		Max   int      `json:"max_chats" form:"max_chats"`
+	}
+	for _, tt := range []struct {
+		ctype, in string
+		code, msg string
+	}{
+		{"application/json", `{"name":"Ada \u00fc"}`, "", ""},
+		{"application/json", "{\"name\":\"bad \xff utf8\"}", chat.EInvalid, "UTF-8"},
+		{"application/json", "{\"name\":\"\xc3\x28\"}", chat.EInvalid, "UTF-8"},
+		{"application/x-www-form-urlencoded", "{\"name\":\"bad \xff\"}", chat.EInvalid, "UTF-8"},
+		{"application/x-www-form-urlencoded", "name=bad%20%ff", chat.EInvalid, "UTF-8"},
+		{"application/x-www-form-urlencoded", "name=ok%20%c3%bc", "", ""},
+		{"application/json", `{"name":5}`, chat.EInvalid, `field "name" must be a string`},
+		{"application/json", `{"units":"general"}`, chat.EInvalid, `field "units" must be an array`},
+		{"application/json", `{"max_chats":"3"}`, chat.EInvalid, `field "max_chats" must be a whole number`},
+		{"application/json", `{"max_chats":2.5}`, chat.EInvalid, `field "max_chats" must be a whole number`},
+		{"application/json", `{"name":`, chat.EInvalid, "not valid JSON"},
+	} {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(tt.in))
+		req.Header.Set("Content-Type", tt.ctype)
+		var b body
+		err := Bind(echo.New().NewContext(req, httptest.NewRecorder()), &b)
+		if tt.code == "" {
+			if err != nil {
+				t.Errorf("%q: %v", tt.in, err)
+			}
+			continue
+		}
+		if chat.ErrorCode(err) != tt.code || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%q: %v, want %s naming %q", tt.in, err, tt.code, tt.msg)
+		}
+	}
 }

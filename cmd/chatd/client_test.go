@@ -189,10 +189,16 @@ func (c *wsClient) closed() websocket.StatusCode {
 func wsURL(n *node, path string) string { return "ws" + strings.TrimPrefix(n.url, "http") + path }
 
 // api calls the REST API with an optional bearer token and decodes JSON.
+// rawBody is a request body sent byte for byte (json.Marshal would turn
+// bytes that are not UTF-8 into U+FFFD).
+type rawBody string
+
 func api(t *testing.T, method, url, token string, body any, into any) int {
 	t.Helper()
 	var rd io.Reader
-	if body != nil {
+	if raw, ok := body.(rawBody); ok {
+		rd = strings.NewReader(string(raw))
+	} else if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}

@@ -350,6 +350,21 @@ func TestHostileTicketQueryParameters(t *testing.T) {
 			}
 		}
 	}
+	// Bytes that are not UTF-8 (or a NUL) in a path parameter are the
+	// client's invalid_request, however they are escaped (the router keeps
+	// lowercase escapes as sent), on every method.
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/api/v1/tickets/%ff"}, {"GET", "/api/v1/tickets/%FF"}, {"GET", "/api/v1/transcripts/%c3%28"},
+		{"POST", "/api/v1/chats/%ff/escalate"}, {"GET", "/api/v1/visitors/%ff/history"}, {"GET", "/api/v1/tickets/a%00b"},
+		{"GET", "/api/v1/webhooks/%fe/deliveries"},
+	} {
+		for _, who := range []string{admin, tok} {
+			var e struct{ Error struct{ Code string } }
+			if code := api(t, r.method, n.url+r.path, who, nil, &e); code != 400 || e.Error.Code != "invalid_request" {
+				t.Errorf("%s %s: %d %+v, want 400 invalid_request", r.method, r.path, code, e)
+			}
+		}
+	}
 }
 
 func urlEscape(s string) string {
@@ -429,5 +444,43 @@ func TestCannedReplies(t *testing.T) {
 	}
 	if len(all) != 4 || all[0].ActorKind != "supervisor" || all[1].ActorKind != "admin" || all[1].Detail != "unit=* lang=tr" {
 		t.Errorf("standard reply audit rows: %+v", all)
+	}
+}
+
+// TestBodiesAreCheckedAsSent: a REST body that is not UTF-8 is refused
+// (never stored with U+FFFD in place of what was sent), and a field of the
+// wrong type is refused naming the field, on every route that reads one.
+func TestBodiesAreCheckedAsSent(t *testing.T) {
+	n := startNode(t, clusterVars(t))
+	admin := adminToken(t, n)
+	vid, tok := createVisitor(t, n)
+	for _, tt := range []struct {
+		method, path, token string
+		body                rawBody
+		msg                 string
+	}{
+		{"POST", "/api/v1/tickets", tok, "{\"unit\":\"general\",\"text\":\"bad \xff utf8\"}", "UTF-8"},
+		{"POST", "/api/v1/tickets", admin, rawBody("{\"unit\":\"general\",\"visitor_id\":\"" + vid + "\",\"text\":\"bad \xc3\x28\"}"), "UTF-8"},
+		{"POST", "/api/v1/visitors", "", "{\"name\":\"V \xff\"}", "UTF-8"},
+		{"POST", "/api/v1/auth/login", "", "{\"email\":\"admin@example.com\xff\",\"password\":\"x\"}", "UTF-8"},
+		{"POST", "/api/v1/apikeys", admin, "{\"name\":\"k \xfe\"}", "UTF-8"},
+		{"POST", "/api/v1/canned-replies", admin, "{\"unit\":\"general\",\"lang\":\"en\",\"title\":\"t\",\"text\":\"\xff\"}", "UTF-8"},
+		{"POST", "/api/v1/visitors", "", `{"name":5}`, `field "name" must be a string`},
+		{"POST", "/api/v1/visitors", "", `{"email":"nope"}`, `email is not an email address`},
+		{"POST", "/api/v1/visitors", "", rawBody(`{"name":"` + strings.Repeat("n", 5000) + `"}`), `name is 5000 bytes, at most 100`},
+		{"POST", "/api/v1/tickets", tok, `{"unit":"general","text":5}`, `field "text" must be a string`},
+		{"POST", "/api/v1/agents", admin, `{"email":"z@example.com","password":"password-1","name":"Z","units":"general","max_chats":3}`, `field "units" must be an array`},
+		{"POST", "/api/v1/agents", admin, `{"email":"z@example.com","password":"password-1","name":"Z","units":["general"],"max_chats":"3"}`, `field "max_chats" must be a whole number`},
+	} {
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		if code := api(t, tt.method, n.url+tt.path, tt.token, tt.body, &e); code != 400 || e.Error.Code != "invalid_request" || !strings.Contains(e.Error.Message, tt.msg) {
+			t.Errorf("%s %s %q: %d %+v, want invalid_request naming %q", tt.method, tt.path, tt.body, code, e, tt.msg)
+		}
+	}
+	var list listJSON
+	if code := api(t, "GET", n.url+"/api/v1/tickets", admin, nil, &list); code != 200 || len(list.Items) != 0 {
+		t.Errorf("tickets stored from refused bodies: %d %+v", code, list.Items)
 	}
 }

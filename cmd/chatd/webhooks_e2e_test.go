@@ -187,6 +187,57 @@ func TestIntegratorAPI(t *testing.T) {
 
 	rcv.waitFor(t, map[string]int{"ticket.created": 3, "ticket.merged": 2, "ticket.replied": 1, "ticket.updated": 1, "chat.escalated": 1, "chat.closed": 1})
 
+	// The key's actions are kind apikey (its id and name) everywhere: the
+	// ticket's replies and events and the webhooks' change; the requester
+	// known only by email is kind visitor with no id and the email as name.
+	type sender struct{ Kind, ID, Name string }
+	var got struct {
+		From    sender
+		Replies []struct {
+			From sender
+			Text string
+		}
+		Events []struct {
+			Kind string
+			By   sender
+		}
+	}
+	if code := api(t, "GET", n.url+"/api/v1/tickets/"+a.ID, key, nil, &got); code != 200 {
+		t.Fatalf("read: %d", code)
+	}
+	keyed := sender{"apikey", keyID, "crm"}
+	if got.From != (sender{"visitor", "", "can@example.com"}) {
+		t.Errorf("the requester by email: %+v", got.From)
+	}
+	var replied, events int
+	for _, r := range got.Replies {
+		if r.Text == "İnceliyoruz" {
+			replied++
+			if r.From != keyed {
+				t.Errorf("the key's reply is from %+v, want %+v", r.From, keyed)
+			}
+		}
+	}
+	for _, e := range got.Events {
+		if e.Kind == "status" || e.Kind == "replied" || e.Kind == "merged_in" {
+			events++
+			if e.By != keyed {
+				t.Errorf("the key's %s event is by %+v, want %+v", e.Kind, e.By, keyed)
+			}
+		}
+	}
+	if replied != 1 || events < 3 {
+		t.Errorf("replies %+v events %+v", got.Replies, got.Events)
+	}
+	rcv.mu.Lock()
+	for _, ev := range rcv.events["ticket.updated"] {
+		by, _ := ev["data"].(map[string]any)["change"].(map[string]any)["by"].(map[string]any)
+		if by["kind"] != "apikey" || by["id"] != keyID || by["name"] != "crm" {
+			t.Errorf("ticket.updated change by %v, want the key as apikey", by)
+		}
+	}
+	rcv.mu.Unlock()
+
 	// The key's unit limit and its revocation.
 	var e struct{ Error struct{ Code string } }
 	if code := api(t, "POST", n.url+"/api/v1/tickets", key, map[string]any{"unit": "technical", "subject": "x", "text": "y", "email": "can@example.com"}, &e); code != 403 {
@@ -290,26 +341,32 @@ func TestIdempotencyKeepsNoSecret(t *testing.T) {
 	for _, c := range []struct {
 		path, field string
 		body        map[string]any
+		named       func(made map[string]any) string // what the 409 names
 	}{
-		{"/api/v1/apikeys", "key", map[string]any{"name": "crm"}},
-		{"/api/v1/webhooks", "secret", map[string]any{"url": "http://127.0.0.1:9/hook", "events": []string{"ticket.created"}}},
+		{"/api/v1/apikeys", "key", map[string]any{"name": "crm"}, func(m map[string]any) string { return "made API key " + m["id"].(string) }},
+		{"/api/v1/webhooks", "secret", map[string]any{"url": "http://127.0.0.1:9/hook", "events": []string{"ticket.created"}}, func(m map[string]any) string { return "made webhook " + m["id"].(string) }},
+		{"/api/v1/visitors", "token", map[string]any{"name": "Ada"}, func(m map[string]any) string { return "made visitor " + m["visitor_id"].(string) + " and its token" }},
+		{"/api/v1/auth/login", "token", map[string]any{"email": "admin@example.com", "password": "admin-password"}, func(m map[string]any) string {
+			return "made a session (token) of agent " + m["agent"].(map[string]any)["id"].(string)
+		}},
 	} {
-		code, raw, _ := idemPost(t, n, admin, c.path, "secret-"+c.field, c.body)
+		code, raw, _ := idemPost(t, n, admin, c.path, "secret-"+c.path, c.body)
 		var made map[string]any
-		if err := json.Unmarshal(raw, &made); err != nil || code != 201 || made[c.field] == "" || made["id"] == "" {
+		if err := json.Unmarshal(raw, &made); err != nil || code >= 300 || made[c.field] == "" {
 			t.Fatalf("%s: %d %s", c.path, code, raw)
 		}
 		secret := made[c.field].(string)
-		code, raw, _ = idemPost(t, n, admin, c.path, "secret-"+c.field, c.body)
+		want := c.named(made)
+		code, raw, _ = idemPost(t, n, admin, c.path, "secret-"+c.path, c.body)
 		var e struct {
 			Error struct{ Code, Message string }
 		}
 		_ = json.Unmarshal(raw, &e)
-		if code != 409 || e.Error.Code != "secret_shown_once" || !strings.Contains(e.Error.Message, made["id"].(string)) || strings.Contains(string(raw), secret) {
-			t.Errorf("%s repeated: %d %s; want 409 secret_shown_once naming %v", c.path, code, raw, made["id"])
+		if code != 409 || e.Error.Code != "secret_shown_once" || !strings.Contains(e.Error.Message, want+" (status") || strings.Contains(string(raw), secret) {
+			t.Errorf("%s repeated: %d %s; want 409 secret_shown_once naming %q", c.path, code, raw, want)
 		}
 		var stored int
-		if err := rawDB(t, n).QueryRow(rebind(n, "SELECT COUNT(*) FROM idempotency_keys WHERE key = ? AND body LIKE ?"), "secret-"+c.field, "%"+secret+"%").Scan(&stored); err != nil || stored != 0 {
+		if err := rawDB(t, n).QueryRow(rebind(n, "SELECT COUNT(*) FROM idempotency_keys WHERE key = ? AND body LIKE ?"), "secret-"+c.path, "%"+secret+"%").Scan(&stored); err != nil || stored != 0 {
 			t.Errorf("%s: the secret is stored with the key's answer (%d rows, %v)", c.path, stored, err)
 		}
 	}
@@ -422,8 +479,17 @@ func TestWebhookDeliveriesSurviveRestart(t *testing.T) {
 		}
 	}
 	again := log.Items[0].ID
-	if code := api(t, "POST", n2.url+"/api/v1/webhooks/"+hookID+"/deliveries/"+again+"/redeliver", admin, nil, nil); code != 202 {
-		t.Fatalf("redeliver %d", code)
+	// 202: queued again, pending from zero; nothing of the last attempt is
+	// left on the row (its delivery time, response status, error).
+	var queued map[string]any
+	if code := api(t, "POST", n2.url+"/api/v1/webhooks/"+hookID+"/deliveries/"+again+"/redeliver", admin, nil, &queued); code != 202 ||
+		queued["id"] != again || queued["status"] != "pending" || queued["attempts"] != 0.0 {
+		t.Fatalf("redeliver %d %v", code, queued)
+	}
+	for _, f := range []string{"delivered_at", "response_status", "last_error"} {
+		if v, ok := queued[f]; ok {
+			t.Errorf("a redelivered delivery still has %s %v", f, v)
+		}
 	}
 	if !waitUntil(20*time.Second, func() bool { rcv.mu.Lock(); defer rcv.mu.Unlock(); return rcv.ok[again] == 2 }) {
 		t.Fatal("the redelivery did not arrive with the same id")

@@ -85,11 +85,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 			case prev.Status == 0:
 				return chat.Errorf(chat.EConflict, "a request with this Idempotency-Key is still running")
 			case prev.Secret != 0:
-				var made struct {
-					ID string `json:"id"`
-				}
-				_ = json.Unmarshal([]byte(prev.Body), &made)
-				return chat.Errorf(chat.ESecretOnce, "the first request with this Idempotency-Key made %s (status %d); its secret is shown once only and is not kept: revoke it and make another if it was lost", made.ID, prev.Status)
+				return chat.Errorf(chat.ESecretOnce, "the first request with this Idempotency-Key made %s (status %d); its secret is shown once only and is not kept: revoke it and make another if it was lost", made(c.Path(), prev.Body), prev.Status)
 			}
 			c.Response().Header().Set("Idempotent-Replayed", "true")
 			return c.Blob(prev.Status, echo.MIMEApplicationJSON, []byte(prev.Body))
@@ -109,6 +105,33 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return s.DB.FinishIdempotent(ctx, scope, key, status, answer, secret)
 	}
+}
+
+// made names what a request with a secret answer made, from its stored
+// (redacted) answer: "API key <id>", "webhook <id>", "visitor <id>" (with
+// its token), "a session of agent <id>".
+func made(path, answer string) string {
+	var a struct {
+		ID        string `json:"id"`
+		VisitorID string `json:"visitor_id"`
+		Agent     struct {
+			ID string `json:"id"`
+		} `json:"agent"`
+	}
+	_ = json.Unmarshal([]byte(answer), &a)
+	switch {
+	case path == "/api/v1/apikeys" && a.ID != "":
+		return "API key " + a.ID
+	case path == "/api/v1/webhooks" && a.ID != "":
+		return "webhook " + a.ID
+	case path == "/api/v1/visitors" && a.VisitorID != "":
+		return "visitor " + a.VisitorID + " and its token"
+	case path == "/api/v1/auth/login" && a.Agent.ID != "":
+		return "a session (token) of agent " + a.Agent.ID
+	case a.ID != "":
+		return a.ID
+	}
+	return "a secret"
 }
 
 // redact returns a JSON object answer without fields (an answer that is

@@ -17,6 +17,11 @@ import (
 // (rest.Bind, the frame decoder).
 func cleanInput(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		// The router matches the escaped path when there is one, so a
+		// parameter may still hold %ff: the decoded path is checked too.
+		if !cleanText(c.Request().URL.Path) {
+			return chat.Errorf(chat.EInvalid, "the path must be UTF-8 text without NUL characters")
+		}
 		for _, v := range c.ParamValues() {
 			if !cleanText(v) {
 				return chat.Errorf(chat.EInvalid, "the path must be UTF-8 text without NUL characters")
