@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { startChatd, launch, watch, widgetFrame, shot, makeAgent, rest, runAxe } from './lib.js';
+import { startChatd, launch, watch, widgetFrame, shot, makeAgent, rest, runAxe, customer } from './lib.js';
 
 let browser;
 before(async () => {
@@ -113,19 +113,7 @@ test('a whole conversation with a customer in the widget; notes never reach the 
     await waitOnline(srv.url, 'general');
 
     // The customer, in the widget, in another browser context.
-    const cctx = await browser.newContext({ viewport: DESKTOP });
-    const cpage = await cctx.newPage();
-    const cerrors = watch(cpage);
-    await cpage.goto(srv.url + '/');
-    const frame = await widgetFrame(cpage);
-    await frame.click('[data-testid=launcher]');
-    await frame.locator('[data-testid=prechat-submit]').waitFor();
-    await frame.fill('[data-testid=prechat-name]', 'Ayşe Demir');
-    await frame.fill('[data-testid=prechat-email]', 'ayse@example.com');
-    await frame.selectOption('[data-testid=prechat-unit]', 'general');
-    await frame.fill('[data-testid=prechat-message]', 'Merhaba, siparişim nerede?');
-    await frame.check('[data-testid=prechat-age]');
-    await frame.click('[data-testid=prechat-submit]');
+    const { context: cctx, page: cpage, frame, errors: cerrors } = await customer(browser, srv, { viewport: DESKTOP, name: 'Ayşe Demir', email: 'ayse@example.com', unit: 'general', message: 'Merhaba, siparişim nerede?' });
 
     const item = page.locator('[data-testid=chat-item]');
     await item.waitFor();
@@ -254,17 +242,7 @@ test('network drop on both sides: nothing lost, nothing doubled', async () => {
     const ece = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
     const { page, context, errors } = await consolePage(srv, ece);
     await waitOnline(srv.url, 'general');
-    const cctx = await browser.newContext({ viewport: DESKTOP });
-    const cpage = await cctx.newPage();
-    const cerrors = watch(cpage);
-    await cpage.goto(srv.url + '/');
-    const frame = await widgetFrame(cpage);
-    await frame.click('[data-testid=launcher]');
-    await frame.locator('[data-testid=prechat-submit]').waitFor();
-    await frame.selectOption('[data-testid=prechat-unit]', 'general');
-    await frame.fill('[data-testid=prechat-message]', 'hello');
-    await frame.check('[data-testid=prechat-age]');
-    await frame.click('[data-testid=prechat-submit]');
+    const { context: cctx, page: cpage, frame, errors: cerrors } = await customer(browser, srv, { viewport: DESKTOP, unit: 'general', message: 'hello' });
     await page.locator('[data-testid=chat-item]').click();
     await page.locator('[data-testid=message][data-seq="1"]').waitFor();
 
@@ -632,18 +610,7 @@ test('transfer to a named agent of another unit: the customer in the widget sees
     const canBot = await new Bot(srv.url, can).connect();
     await waitOnline(srv.url, 'financial', 2);
     // The customer, in the widget, in a third browser context.
-    const cctx = await browser.newContext({ viewport: PHONE });
-    const cpage = await cctx.newPage();
-    const cerrors = watch(cpage);
-    await cpage.goto(srv.url + '/');
-    const frame = await widgetFrame(cpage);
-    await frame.click('[data-testid=launcher]');
-    await frame.locator('[data-testid=prechat-submit]').waitFor();
-    await frame.fill('[data-testid=prechat-name]', 'Deniz');
-    await frame.selectOption('[data-testid=prechat-unit]', 'general');
-    await frame.fill('[data-testid=prechat-message]', 'I was charged twice');
-    await frame.check('[data-testid=prechat-age]');
-    await frame.click('[data-testid=prechat-submit]');
+    const { context: cctx, page: cpage, frame, errors: cerrors } = await customer(browser, srv, { viewport: PHONE, name: 'Deniz', unit: 'general', message: 'I was charged twice' });
     await a.page.locator('[data-testid=chat-item]').click();
     await a.page.fill('[data-testid=composer]', 'Passing you to Mert in billing.');
     await a.page.press('[data-testid=composer]', 'Enter');
@@ -842,18 +809,7 @@ test('escalation: the ticket in the written queue, answered there, read and answ
     const ece = await makeAgent(srv.url, { email: 'ece@example.com', name: 'Ece', units: ['general'] });
     const { page, context, errors } = await consolePage(srv, ece);
     await waitOnline(srv.url, 'general');
-    const cctx = await browser.newContext({ viewport: DESKTOP });
-    const cpage = await cctx.newPage();
-    const cerrors = watch(cpage);
-    await cpage.goto(srv.url + '/');
-    const frame = await widgetFrame(cpage);
-    await frame.click('[data-testid=launcher]');
-    await frame.locator('[data-testid=prechat-submit]').waitFor();
-    await frame.fill('[data-testid=prechat-name]', 'Orhan');
-    await frame.selectOption('[data-testid=prechat-unit]', 'general');
-    await frame.fill('[data-testid=prechat-message]', 'My parcel arrived damaged');
-    await frame.check('[data-testid=prechat-age]');
-    await frame.click('[data-testid=prechat-submit]');
+    const { context: cctx, page: cpage, frame, errors: cerrors } = await customer(browser, srv, { viewport: DESKTOP, name: 'Orhan', unit: 'general', message: 'My parcel arrived damaged' });
     await page.locator('[data-testid=chat-item]').click();
     await page.click('[data-testid=escalate]');
     await page.fill('[data-testid=escalate-subject]', 'Damaged parcel');

@@ -189,6 +189,30 @@ export async function widgetFrame(page) {
   return frame;
 }
 
+// fillPrechat opens the widget and sends its pre-chat form.
+export async function fillPrechat(frame, { name = 'Ayşe', email, message, age = true, unit } = {}) {
+  await frame.click('[data-testid=launcher]');
+  await frame.locator('[data-testid=prechat-submit]').waitFor();
+  await frame.fill('[data-testid=prechat-name]', name);
+  if (email) await frame.fill('[data-testid=prechat-email]', email);
+  if (unit) await frame.selectOption('[data-testid=prechat-unit]', unit);
+  await frame.fill('[data-testid=prechat-message]', message);
+  if (age) await frame.check('[data-testid=prechat-age]');
+  await frame.click('[data-testid=prechat-submit]');
+}
+
+// customer opens the demo shop in a browser context of its own and starts
+// a chat from its widget with form (fillPrechat's fields).
+export async function customer(browser, srv, { viewport, ...form }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const errors = watch(page);
+  await page.goto(srv.url + '/');
+  const frame = await widgetFrame(page);
+  await fillPrechat(frame, form);
+  return { context, page, frame, errors };
+}
+
 export async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), animations: 'disabled' });
 }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startChatd, launch, watch, widgetFrame, shot, makeAgent, Bot, hostServer, runAxe, rest } from './lib.js';
+import { startChatd, launch, watch, widgetFrame, shot, makeAgent, Bot, hostServer, runAxe, rest, fillPrechat } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let browser;
@@ -36,16 +36,6 @@ async function waitOnline(base, unit = 'general') {
     await new Promise((ok) => setTimeout(ok, 50));
   }
   throw new Error('no agent online');
-}
-
-async function fillPrechat(frame, { name = 'Ayşe', message, age = true, unit } = {}) {
-  await frame.click('[data-testid=launcher]');
-  await frame.locator('[data-testid=prechat-submit]').waitFor();
-  await frame.fill('[data-testid=prechat-name]', name);
-  if (unit) await frame.selectOption('[data-testid=prechat-unit]', unit);
-  await frame.fill('[data-testid=prechat-message]', message);
-  if (age) await frame.check('[data-testid=prechat-age]');
-  await frame.click('[data-testid=prechat-submit]');
 }
 
 const texts = (frame) => frame.locator('[data-testid=messages] [data-testid=message]').allTextContents();
