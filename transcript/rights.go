@@ -129,55 +129,73 @@ func (api *API) refusedAdmin(ctx context.Context, p chat.Principal, action acces
 	return err
 }
 
+// named is the customer an admin's request names: by email or visitor id,
+// with the visitor records found and the audit detail of how.
+type named struct {
+	email, visitorID, detail string
+	ids                      []string
+}
+
+// namedCustomer asks the policy whether p may take action on a customer's
+// data (auditing a staff member's refusal), then reads and finds the
+// customer the request names.
+func (api *API) namedCustomer(c echo.Context, action access.Action) (chat.Principal, named, error) {
+	ctx := c.Request().Context()
+	p, err := access.Require(ctx, action)
+	if err != nil {
+		return p, named{}, api.refusedAdmin(ctx, p, action, err)
+	}
+	var n named
+	if n.email, n.visitorID, err = subject(c); err != nil {
+		return p, n, err
+	}
+	if n.ids, err = api.customer(ctx, n.email, n.visitorID); err != nil {
+		return p, n, err
+	}
+	n.detail = "by visitor_id"
+	if n.email != "" {
+		n.detail = "by email"
+	}
+	return p, n, nil
+}
+
 // exportCustomer serves GET /api/v1/visitors/export?email=|visitor_id=
 // (admin): everything held about a customer. Audited per visitor record.
 func (api *API) exportCustomer(c echo.Context) error {
 	ctx := c.Request().Context()
-	p, err := access.Require(ctx, access.ExportVisitor)
-	if err != nil {
-		return api.refusedAdmin(ctx, p, access.ExportVisitor, err)
-	}
-	email, visitorID, err := subject(c)
+	p, who, err := api.namedCustomer(c, access.ExportVisitor)
 	if err != nil {
 		return err
 	}
-	ids, err := api.customer(ctx, email, visitorID)
-	if err != nil {
-		return err
-	}
-	out := customerExport{ExportedAt: time.Now().UTC(), Email: email, Visitors: []*chat.VisitorExport{}, Tickets: []chat.ExportTicket{}}
-	for _, id := range ids {
+	out := customerExport{ExportedAt: time.Now().UTC(), Email: who.email, Visitors: []*chat.VisitorExport{}, Tickets: []chat.ExportTicket{}}
+	for _, id := range who.ids {
 		x, err := api.store.ExportVisitor(ctx, id)
 		if err != nil {
 			return err
 		}
 		out.Visitors = append(out.Visitors, x)
 	}
-	if email != "" {
-		if out.Tickets, err = api.store.ExportTicketsByEmail(ctx, email, ids); err != nil {
+	if who.email != "" {
+		if out.Tickets, err = api.store.ExportTicketsByEmail(ctx, who.email, who.ids); err != nil {
 			return err
 		}
 	}
 	if len(out.Visitors) == 0 && len(out.Tickets) == 0 {
 		return chat.Errorf(chat.ENotFound, "nothing is held about this customer")
 	}
-	detail := "by visitor_id"
-	if email != "" {
-		detail = "by email"
-	}
-	for _, id := range ids {
-		if err := api.audit.Record(ctx, p, access.AuditVisitorExported, access.ObjectVisitor, id, detail); err != nil {
+	for _, id := range who.ids {
+		if err := api.audit.Record(ctx, p, access.AuditVisitorExported, access.ObjectVisitor, id, who.detail); err != nil {
 			return err
 		}
 	}
-	if len(ids) == 0 {
-		if err := api.audit.Record(ctx, p, access.AuditVisitorExported, "email", "", detail); err != nil {
+	if len(who.ids) == 0 {
+		if err := api.audit.Record(ctx, p, access.AuditVisitorExported, "email", "", who.detail); err != nil {
 			return err
 		}
 	}
 	name := "chatd-export"
-	if visitorID != "" {
-		name += "-" + visitorID
+	if who.visitorID != "" {
+		name += "-" + who.visitorID
 	}
 	return exportAnswer(c, name, out)
 }
@@ -186,24 +204,11 @@ func (api *API) exportCustomer(c echo.Context) error {
 // a customer's data erased as by their own DELETE /api/v1/visitor, for
 // every visitor record found and every ticket requested under the email.
 func (api *API) eraseCustomer(c echo.Context) error {
-	ctx := c.Request().Context()
-	p, err := access.Require(ctx, access.EraseVisitor)
-	if err != nil {
-		return api.refusedAdmin(ctx, p, access.EraseVisitor, err)
-	}
-	email, visitorID, err := subject(c)
+	p, who, err := api.namedCustomer(c, access.EraseVisitor)
 	if err != nil {
 		return err
 	}
-	ids, err := api.customer(ctx, email, visitorID)
-	if err != nil {
-		return err
-	}
-	detail := "by visitor_id"
-	if email != "" {
-		detail = "by email"
-	}
-	res, err := api.erase(ctx, p, ids, email, detail)
+	res, err := api.erase(c.Request().Context(), p, who.ids, who.email, who.detail)
 	if err != nil {
 		return err
 	}
