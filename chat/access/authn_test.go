@@ -237,6 +237,31 @@ func flip(s string) string {
 
 // A visitor token is never a staff credential, and a staff token never a
 // visitor's.
+// TestIdentityRequiredRefusesAnonymousTokens: once a site requires
+// signed-in customers, a token an anonymous visitor got before is refused
+// on use; a signed-in customer's token still works.
+func TestIdentityRequiredRefusesAnonymousTokens(t *testing.T) {
+	ctx := context.Background()
+	secret := []byte("0123456789abcdef")
+	before, st := newAuth(t, Config{VisitorTokenTTL: time.Hour, IdentitySecret: secret})
+	st.addVisitor("anon")
+	st.addVisitor("known")
+	st.visitors["known"].UserID = "u-42"
+	anon, _ := before.IssueVisitorToken(ctx, "anon")
+	known, _ := before.IssueVisitorToken(ctx, "known")
+	if _, _, err := before.Visitor(ctx, anon); err != nil {
+		t.Fatalf("anonymous token while identity is optional: %v", err)
+	}
+	after := New(Config{VisitorTokenTTL: time.Hour, IdentitySecret: secret, IdentityRequired: true}, st, before.rdb,
+		NewSigner([]byte("0123456789abcdef0123456789abcdef")), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, _, err := after.Visitor(ctx, anon); chat.ErrorCode(err) != chat.EIdentityNeeded {
+		t.Fatalf("anonymous token once identity is required: %v, want %s", err, chat.EIdentityNeeded)
+	}
+	if p, _, err := after.Visitor(ctx, known); err != nil || p.VisitorID != "known" {
+		t.Fatalf("signed-in customer's token: %+v %v", p, err)
+	}
+}
+
 func TestCredentialKinds(t *testing.T) {
 	ctx := context.Background()
 	a, st := newAuth(t, Config{})

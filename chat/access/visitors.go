@@ -47,6 +47,11 @@ func (a *Authenticator) Visitor(ctx context.Context, token string) (chat.Princip
 	if v.ID != visitorID {
 		return chat.Principal{}, nil, chat.Errorf(chat.EUnauthorized, "invalid visitor token")
 	}
+	if a.cfg.IdentityRequired && v.UserID == "" {
+		// A token given to an anonymous visitor before the site began
+		// to require signed-in customers is worth nothing since.
+		return chat.Principal{}, nil, chat.Errorf(chat.EIdentityNeeded, "this site accepts signed-in customers only: sign in again with user_id and user_hash")
+	}
 	idle := time.Since(used)
 	if idle > a.cfg.VisitorTokenTTL {
 		return chat.Principal{}, nil, chat.Errorf(chat.EUnauthorized, "visitor token expired")
