@@ -743,12 +743,15 @@ test('escalation: live, and while the widget was away; the ticket opens in the w
     await frame.click('[data-testid=prechat-submit]');
     const as2 = await bot.wait((f) => f.type === 'chat.assigned' && f.chat_id !== as.chat_id);
     await frame.locator('[data-testid=status]', { hasText: 'Ece' }).waitFor();
+    await page.evaluate(() => { window.ended = []; window.chatd('on', 'chat.ended', (d) => window.ended.push(d)); });
     await context.setOffline(true);
     await frame.locator('[data-testid=connection][data-state=offline]').waitFor();
     await bot.call({ type: 'message', chat_id: as2.chat_id, text: 'Passing this to the written desk.' });
     const esc2 = await bot.call({ type: 'chat.escalate', chat_id: as2.chat_id });
     await context.setOffline(false);
     await frame.locator('.ticket-card', { hasText: esc2.ticket_id.slice(0, 8) }).waitFor();
+    // The host page hears of that end too, with its ticket.
+    await page.waitForFunction((id) => window.ended.some((d) => d.reason === 'escalated' && d.ticket_id === id), esc2.ticket_id);
     await frame.locator('[data-testid=message]', { hasText: 'Passing this to the written desk.' }).waitFor({ state: 'attached' });
 
     // History: the chat's first words; opened, it reads inside the widget.

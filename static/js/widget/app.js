@@ -300,13 +300,17 @@ function claimPending(c, f) {
 // away ended: closed (by whom), or escalated into a ticket to show.
 async function learnFate(c) {
   const res = await api('GET', `/api/v1/transcripts/${encodeURIComponent(c.id)}?format=json`, { token: token() });
-  if (res.status !== 200 || !res.body || state.chat !== c) return;
-  const r = res.body;
-  if (r.status === 'escalated') Object.assign(c, { status: 'escalated', ticketID: r.ticket_id || '' });
-  else if (r.close_reason) c.reason = r.close_reason;
-  for (const m of r.messages || []) addMessage(c, { seq: m.seq, text: m.text, from: m.from, at: m.at });
-  rememberPast(c);
-  touch();
+  if (state.chat !== c) return;
+  const r = res.status === 200 && res.body;
+  if (r) {
+    if (r.status === 'escalated') Object.assign(c, { status: 'escalated', ticketID: r.ticket_id || '' });
+    else if (r.close_reason) c.reason = r.close_reason;
+    for (const m of r.messages || []) addMessage(c, { seq: m.seq, text: m.text, from: m.from, at: m.at });
+    rememberPast(c);
+    touch();
+  }
+  // The host hears of the end as if it had been there.
+  emit('chat.ended', c.status === 'escalated' ? { reason: 'escalated', ticket_id: c.ticketID } : { reason: c.reason });
 }
 
 function onAck(f, sent) {
