@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
-import { startChatd, launch, watch, rest, makeAgent, runAxe, ADMIN, SHOTS } from './lib.js';
+import { startChatd, launch, watch, rest, makeAgent, runAxe, ADMIN, SHOTS, DESKTOP, PHONE } from './lib.js';
 
 let browser;
 before(async () => {
@@ -17,8 +17,6 @@ after(async () => {
   await browser.close();
 });
 
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 const SECTIONS = ['agents', 'apikeys', 'webhooks', 'replies', 'audit'];
 
 // A page's console errors, less the refusals a test provokes on purpose.

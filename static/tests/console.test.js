@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { startChatd, launch, watch, widgetFrame, shot, makeAgent, rest, runAxe, customer } from './lib.js';
+import { startChatd, launch, watch, widgetFrame, shot, makeAgent, rest, runAxe, customer, waitOnline, DESKTOP, PHONE } from './lib.js';
 
 let browser;
 before(async () => {
@@ -13,9 +13,6 @@ before(async () => {
 after(async () => {
   await browser.close();
 });
-
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 
 async function consolePage(srv, agent, { viewport = DESKTOP, locale = 'en-US', bypassCSP = false } = {}) {
   const context = await browser.newContext({ viewport, locale, bypassCSP });
@@ -28,15 +25,6 @@ async function consolePage(srv, agent, { viewport = DESKTOP, locale = 'en-US', b
   await page.locator('[data-testid=connection][data-state=online]').waitFor();
   await page.locator('[data-testid=presence]').waitFor();
   return { context, page, errors };
-}
-
-async function waitOnline(base, unit, n = 1) {
-  for (let i = 0; i < 100; i++) {
-    const r = await rest(base, 'GET', '/api/v1/units');
-    if (r.body.units.find((u) => u.name === unit).agents_online >= n) return;
-    await new Promise((ok) => setTimeout(ok, 50));
-  }
-  throw new Error(`no agent online in ${unit}`);
 }
 
 // A customer scripted over the visitor socket.

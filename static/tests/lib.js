@@ -14,6 +14,20 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const SHOTS = join(here, 'screenshots');
 mkdirSync(SHOTS, { recursive: true });
 
+// The two widths every screen is looked at in.
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+// waitOnline waits until n agents of unit are online.
+export async function waitOnline(base, unit = 'general', n = 1) {
+  for (let i = 0; i < 100; i++) {
+    const r = await rest(base, 'GET', '/api/v1/units');
+    if (r.body.units.find((u) => u.name === unit).agents_online >= n) return;
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  throw new Error(`no agent online in ${unit}`);
+}
+
 export const ADMIN = { email: 'admin@example.com', password: 'admin-password-1' };
 
 // startChatd runs the built binary on a free port with a fresh SQLite file.

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startChatd, launch, watch, widgetFrame, shot, makeAgent, Bot, hostServer, runAxe, rest, fillPrechat } from './lib.js';
+import { startChatd, launch, watch, widgetFrame, shot, makeAgent, Bot, hostServer, runAxe, rest, fillPrechat, waitOnline, DESKTOP, PHONE } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let browser;
@@ -17,8 +17,6 @@ after(async () => {
   await browser.close();
 });
 
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 
 async function open(srv, { viewport = DESKTOP, locale = 'en-US', url = '/', bypassCSP = false } = {}) {
   const context = await browser.newContext({ viewport, locale, bypassCSP, acceptDownloads: true });
@@ -27,15 +25,6 @@ async function open(srv, { viewport = DESKTOP, locale = 'en-US', url = '/', bypa
   await page.goto(srv.url + url);
   const frame = await widgetFrame(page);
   return { context, page, frame, errors };
-}
-
-async function waitOnline(base, unit = 'general') {
-  for (let i = 0; i < 100; i++) {
-    const r = await rest(base, 'GET', '/api/v1/units');
-    if (r.body.units.find((u) => u.name === unit).agents_online > 0) return;
-    await new Promise((ok) => setTimeout(ok, 50));
-  }
-  throw new Error('no agent online');
 }
 
 const texts = (frame) => frame.locator('[data-testid=messages] [data-testid=message]').allTextContents();
